@@ -1,0 +1,3 @@
+from skein.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The ASGI application factory and every route Skein serves."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from skein.api import public
+from skein.errors import SkeinError, error_body
+from skein.ingest.receiver import receive_traces
+from skein.services import open_services
+from skein.settings import Settings
+from skein.store.base import Store
+
+logger = logging.getLogger(__name__)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/public/otel/v1/traces", receive_traces, methods=["POST"]),
+        Route("/v1/traces", receive_traces, methods=["POST"]),
+        Route("/api/public/otel/v1/metrics", public.otel_metrics, methods=["POST"]),
+        Route("/api/public/health", public.health, methods=["GET"]),
+        Route("/api/public/projects", public.projects, methods=["GET"]),
+    ]
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
+    """A Skein server. Resources open in the lifespan; `store`, when given, is not closed."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with open_services(settings, store) as services:
+            app.state.services = services
+            yield
+
+    return Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            SkeinError: skein_error,
+            HTTPException: http_error,
+            Exception: unexpected_error,
+        },
+    )
+
+
+async def skein_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SkeinError)
+    body = error_body(exc.status, exc.code, exc.message, exc.details)
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers())
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    body = error_body(exc.status_code, code, str(exc.detail))
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    body = error_body(500, "internal_error", "internal server error")
+    return JSONResponse(body, status_code=500)

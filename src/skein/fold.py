@@ -1,0 +1,188 @@
+"""Folding observations into traces, and traces into sessions.
+
+These are pure functions of a *set*: the same observations give the same trace whatever
+order or requests they arrived in. The store calls them for every trace and session a write
+touches, so a trace moves to its session when a late span brings the id, and every rollup
+follows it.
+
+Which span's trace-level value wins (design.md, rule 2): a root span's value if it has
+one, else the value on the shallowest span that has one, ties broken by the earliest start
+and then by span id. A root has no parent or was marked `langfuse.internal.as_root`; a span
+whose parent never arrived counts from its highest known ancestor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from skein.records import Observation
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSummary:
+    """A trace's folded attributes and rollups over all its observations."""
+
+    trace_id: str
+    start_ns: int
+    end_ns: int
+    name: str | None = None
+    session_id: str | None = None
+    session_source: str | None = None
+    user_id: str | None = None
+    user_source: str | None = None
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    public: bool = False
+    environment: str = "default"
+    release: str | None = None
+    version: str | None = None
+    root_id: str | None = None
+    input_id: str | None = None
+    output_id: str | None = None
+    observation_count: int = 0
+    error_count: int = 0
+    orphan_count: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    total_cost: float = 0.0
+
+    @property
+    def duration_ns(self) -> int:
+        return self.end_ns - self.start_ns
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """A session's rollups over all observations of all its traces."""
+
+    session_id: str
+    trace_count: int
+    first_ns: int
+    last_ns: int
+    observation_count: int = 0
+    error_count: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    total_cost: float = 0.0
+    user_ids: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @property
+    def duration_ns(self) -> int:
+        return self.last_ns - self.first_ns
+
+
+def depths(observations: Sequence[Observation]) -> dict[str, int]:
+    """Number of known ancestors of each observation (a root, or an orphan, is at 0)."""
+    parents = {o.id: (None if o.is_root else o.parent_id) for o in observations}
+    found: dict[str, int] = {}
+    for start in parents:
+        chain: list[str] = []
+        node: str | None = start
+        while node is not None and node in parents and node not in found and node not in chain:
+            chain.append(node)
+            node = parents[node]
+        base = found[node] + 1 if node is not None and node in found else 0
+        for offset, member in enumerate(reversed(chain)):
+            found[member] = base + offset
+    return found
+
+
+def rank(observations: Sequence[Observation]) -> list[Observation]:
+    """Observations in the order their trace-level values take precedence."""
+    depth = depths(observations)
+    return sorted(observations, key=lambda o: (not o.is_root, depth[o.id], o.start_ns, o.id))
+
+
+def fold_trace(observations: Sequence[Observation]) -> TraceSummary:
+    """Fold the observations of one trace (at least one) into its summary."""
+    ranked = rank(observations)
+    first = ranked[0]
+    session = _first(ranked, lambda o: o.trace.session_id)
+    user = _first(ranked, lambda o: o.trace.user_id)
+    known = {o.id for o in observations}
+    return TraceSummary(
+        trace_id=first.trace_id,
+        start_ns=min(o.start_ns for o in observations),
+        end_ns=max(o.end_ns for o in observations),
+        name=_value(ranked, lambda o: o.trace.name) or first.name,
+        session_id=session.trace.session_id if session else None,
+        session_source=session.trace.session_source if session else None,
+        user_id=user.trace.user_id if user else None,
+        user_source=user.trace.user_source if user else None,
+        tags=tuple(sorted({t for o in observations for t in o.trace.tags})),
+        metadata=_merged_metadata(ranked),
+        public=any(o.trace.public for o in observations),
+        environment=_value(ranked, _named_environment) or "default",
+        release=_value(ranked, lambda o: o.release),
+        version=_value(ranked, lambda o: o.version),
+        root_id=first.id,
+        input_id=_io_source(ranked, lambda o: o.trace.input),
+        output_id=_io_source(ranked, lambda o: o.trace.output),
+        observation_count=len(observations),
+        error_count=sum(o.level == "ERROR" for o in observations),
+        orphan_count=sum(
+            1 for o in observations if not o.is_root and (o.parent_id or "") not in known
+        ),
+        input_tokens=sum(o.input_tokens for o in observations),
+        output_tokens=sum(o.output_tokens for o in observations),
+        total_tokens=sum(o.total_tokens for o in observations),
+        total_cost=sum(o.total_cost or 0.0 for o in observations),
+    )
+
+
+def fold_session(session_id: str, traces: Iterable[TraceSummary]) -> SessionSummary:
+    """Roll the summaries of a session's traces (at least one) up into the session."""
+    members = list(traces)
+    return SessionSummary(
+        session_id=session_id,
+        trace_count=len(members),
+        first_ns=min(t.start_ns for t in members),
+        last_ns=max(t.end_ns for t in members),
+        observation_count=sum(t.observation_count for t in members),
+        error_count=sum(t.error_count for t in members),
+        input_tokens=sum(t.input_tokens for t in members),
+        output_tokens=sum(t.output_tokens for t in members),
+        total_tokens=sum(t.total_tokens for t in members),
+        total_cost=sum(t.total_cost for t in members),
+        user_ids=_distinct(t.user_id for t in members),
+        tags=_distinct(tag for t in members for tag in t.tags),
+        environments=_distinct(t.environment for t in members),
+        sources=_distinct(t.session_source for t in members),
+    )
+
+
+def _first(ranked: Sequence[Observation], get: Any) -> Observation | None:
+    return next((o for o in ranked if get(o) is not None), None)
+
+
+def _value(ranked: Sequence[Observation], get: Any) -> Any:
+    found = _first(ranked, get)
+    return get(found) if found else None
+
+
+def _named_environment(observation: Observation) -> str | None:
+    return None if observation.environment == "default" else observation.environment
+
+
+def _io_source(ranked: Sequence[Observation], get: Any) -> str | None:
+    """The observation whose trace-level I/O wins, else the root observation."""
+    found = _first(ranked, get)
+    return (found or ranked[0]).id
+
+
+def _merged_metadata(ranked: Sequence[Observation]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for observation in reversed(ranked):
+        merged.update(observation.trace.metadata)
+    return merged
+
+
+def _distinct(values: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(sorted({v for v in values if v is not None}))

@@ -1,0 +1,120 @@
+"""API keys: generation, slow hashing of secrets, and the request authenticator.
+
+Secrets are stored as scrypt hashes and compared in constant time. Verifying scrypt on
+every request would cost tens of milliseconds, so a verified credential is remembered for a
+few seconds (keyed by a fast digest of the whole credential, never the secret itself).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from skein.errors import Unauthorized
+from skein.store.base import ApiKey, Store
+
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPair:
+    public_key: str
+    secret_key: str
+
+
+def generate_key_pair() -> KeyPair:
+    return KeyPair(
+        public_key="pk-skein-" + secrets.token_hex(12),
+        secret_key="sk-skein-" + secrets.token_urlsafe(24),
+    )
+
+
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    parts = ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)]
+    return "$".join(parts)
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = _scrypt(secret, base64.b64decode(salt), int(n), int(r), int(p))
+    except (ValueError, binascii.Error):
+        return False
+    return scheme == "scrypt" and hmac.compare_digest(actual, expected)
+
+
+def parse_basic_auth(header: str | None) -> tuple[str, str]:
+    """The (public_key, secret_key) of an `Authorization: Basic` header."""
+    if not header or not header[:6].lower() == "basic ":
+        raise Unauthorized("missing credentials: send HTTP Basic public_key:secret_key")
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise Unauthorized("malformed Basic authorization header") from error
+    public_key, sep, secret_key = decoded.partition(":")
+    if not sep or not public_key or not secret_key:
+        raise Unauthorized("malformed Basic authorization header: expected public:secret")
+    return public_key, secret_key
+
+
+class Authenticator:
+    """Maps an Authorization header to the project id its key belongs to."""
+
+    def __init__(self, store: Store, cache_seconds: float = CACHE_SECONDS) -> None:
+        self._store = store
+        self._cache_seconds = cache_seconds
+        self._verified: dict[bytes, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def project_for(self, header: str | None) -> str:
+        public_key, secret_key = parse_basic_auth(header)
+        fingerprint = hashlib.sha256(f"{public_key}\0{secret_key}".encode()).digest()
+        cached = self._cached(fingerprint)
+        if cached is not None:
+            return cached
+        key = self._store.find_key(public_key)
+        if (
+            key is None
+            or key.revoked_ns is not None
+            or not verify_secret(secret_key, key.secret_hash)
+        ):
+            raise Unauthorized("invalid API keys")
+        self._remember(fingerprint, key)
+        return key.project_id
+
+    def forget(self) -> None:
+        with self._lock:
+            self._verified.clear()
+
+    def _cached(self, fingerprint: bytes) -> str | None:
+        with self._lock:
+            entry = self._verified.get(fingerprint)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def _remember(self, fingerprint: bytes, key: ApiKey) -> None:
+        with self._lock:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[fingerprint] = (key.project_id, time.monotonic() + self._cache_seconds)
+
+
+def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")

@@ -1,0 +1,49 @@
+"""What a running server holds: settings, store, writer and authenticator, owned by the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from skein.ingest.writer import BatchWriter
+from skein.keys import Authenticator
+from skein.projects import bootstrap
+from skein.settings import Settings
+from skein.store import open_store
+from skein.store.base import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    writer: BatchWriter
+    authenticator: Authenticator
+
+    async def authenticate(self, request: Request) -> str:
+        """The project id of the request's key (401 otherwise)."""
+        header = request.headers.get("authorization")
+        return await run_in_threadpool(self.authenticator.project_for, header)
+
+
+@contextlib.contextmanager
+def open_services(settings: Settings, store: Store | None = None) -> Iterator[Services]:
+    """Open the store (unless given), make sure a keyed project exists, run the writer."""
+    owned = store is None
+    active = store if store is not None else open_store(settings.resolved_database_url())
+    try:
+        bootstrap(active, settings)
+        writer = BatchWriter(
+            active, max_spans=settings.queue_max_spans, batch_spans=settings.write_batch_spans
+        )
+        try:
+            yield Services(settings, active, writer, Authenticator(active))
+        finally:
+            writer.close()
+    finally:
+        if owned:
+            active.close()

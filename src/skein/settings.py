@@ -1,0 +1,53 @@
+"""The one settings object, read once at start-up (environment prefix `SKEIN_`, CLI flags win).
+
+Every field is documented in docs/settings.md; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKEIN_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(
+        Path(".skein"), description="Directory for the embedded SQLite database."
+    )
+    database_url: str | None = Field(
+        None,
+        description="Database URL; default `sqlite:///<data_dir>/skein.db`.",
+    )
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(3000, ge=0, le=65535, description="Port the server listens on.")
+    init_public_key: str | None = Field(
+        None, description="Public key the default project gets on start (for scripts and CI)."
+    )
+    init_secret_key: SecretStr | None = Field(
+        None, description="Secret key that goes with `init_public_key`."
+    )
+    max_body_bytes: int = Field(
+        20 * MIB, gt=0, description="Largest request body accepted, as sent (413 above)."
+    )
+    max_decoded_bytes: int = Field(
+        100 * MIB, gt=0, description="Largest request body accepted after decompression."
+    )
+    queue_max_spans: int = Field(
+        200_000,
+        gt=0,
+        description="Spans waiting to be written before ingestion answers 503 with Retry-After.",
+    )
+    write_batch_spans: int = Field(
+        20_000, gt=0, description="Most spans committed in one group-commit transaction."
+    )
+    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'skein.db'}"
