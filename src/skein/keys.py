@@ -1,8 +1,8 @@
 """API keys: generation, slow hashing of secrets, and the request authenticator.
 
 Secrets are stored as scrypt hashes and compared in constant time. Verifying scrypt on
-every request would cost tens of milliseconds, so a verified credential is remembered for a
-few seconds (keyed by a fast digest of the whole credential, never the secret itself).
+every request would cost tens of milliseconds, so the authenticator remembers digests of
+credentials that verified (never the secrets themselves).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 
 from skein.errors import Unauthorized
@@ -22,7 +21,6 @@ from skein.store.base import ApiKey, Store
 SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
-CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,46 +68,38 @@ def parse_basic_auth(header: str | None) -> tuple[str, str]:
 
 
 class Authenticator:
-    """Maps an Authorization header to the project id its key belongs to."""
+    """Maps an Authorization header to the project id its key belongs to.
 
-    def __init__(self, store: Store, cache_seconds: float = CACHE_SECONDS) -> None:
+    The key is looked up on every request, so a revoked key stops working at once, in every
+    server process. Only the slow scrypt check is remembered: a credential that verified
+    against a stored hash is not verified again while that hash stays the same.
+    """
+
+    def __init__(self, store: Store, capacity: int = 10_000) -> None:
         self._store = store
-        self._cache_seconds = cache_seconds
-        self._verified: dict[bytes, tuple[str, float]] = {}
+        self._capacity = capacity
+        self._verified: set[bytes] = set()
         self._lock = threading.Lock()
 
     def project_for(self, header: str | None) -> str:
         public_key, secret_key = parse_basic_auth(header)
-        fingerprint = hashlib.sha256(f"{public_key}\0{secret_key}".encode()).digest()
-        cached = self._cached(fingerprint)
-        if cached is not None:
-            return cached
         key = self._store.find_key(public_key)
-        if (
-            key is None
-            or key.revoked_ns is not None
-            or not verify_secret(secret_key, key.secret_hash)
-        ):
+        if key is None or key.revoked_ns is not None or not self._verify(secret_key, key):
             raise Unauthorized("invalid API keys")
-        self._remember(fingerprint, key)
         return key.project_id
 
-    def forget(self) -> None:
+    def _verify(self, secret_key: str, key: ApiKey) -> bool:
+        fingerprint = hashlib.sha256(f"{key.secret_hash}\0{secret_key}".encode()).digest()
         with self._lock:
-            self._verified.clear()
-
-    def _cached(self, fingerprint: bytes) -> str | None:
+            if fingerprint in self._verified:
+                return True
+        if not verify_secret(secret_key, key.secret_hash):
+            return False
         with self._lock:
-            entry = self._verified.get(fingerprint)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
-
-    def _remember(self, fingerprint: bytes, key: ApiKey) -> None:
-        with self._lock:
-            if len(self._verified) > 10_000:
+            if len(self._verified) >= self._capacity:
                 self._verified.clear()
-            self._verified[fingerprint] = (key.project_id, time.monotonic() + self._cache_seconds)
+            self._verified.add(fingerprint)
+        return True
 
 
 def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
