@@ -1,0 +1,366 @@
+"""Where trace-level values hide in span attributes, and how their values are spelled.
+
+A session id reaches Skein under many names (design.md, rule 1): the OTel and Langfuse keys,
+then metadata keys under several prefixes, snake_case or camelCase, flattened
+(`langfuse.observation.metadata.sessionId`) or inside a JSON metadata blob. The first usable
+value wins; an unusable one (not a string, blank, too long) is skipped with a problem noted,
+so the caller can warn and the span is still kept.
+
+Metadata values are spelled differently by every SDK version (langfuse-wire README §6):
+
+    Python 5.x   JSON for every value         "\\"acme\\""  "42"  "true"  "{\\"x\\":1}"
+    Python 4.x   str(value), a Python repr    "acme"  "True"  "{'x': 1}"
+    Python 3.x   native OTLP types            "acme"  3  True
+    JS 5.x       raw strings, JSON otherwise  "acme"  "5"  "{\\"a\\":1}"
+
+`decode_value` undoes all of them: JSON first, then (where the sender may be Python 4.x) a
+guarded `ast.literal_eval` of a container or True/False/None, else the raw string.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SESSION_KEYS = ("langfuse.session.id", "session.id", "gen_ai.conversation.id")
+USER_KEYS = ("langfuse.user.id", "user.id", "enduser.id")
+METADATA_PREFIXES = (
+    "langfuse.trace.metadata.",
+    "langfuse.observation.metadata.",
+    "metadata.",
+    "ai.telemetry.metadata.",
+    "traceloop.association.properties.",
+)
+# Attributes whose value is a whole metadata object (a JSON object string or a kvlist).
+METADATA_BLOBS = ("langfuse.trace.metadata", "langfuse.observation.metadata", "metadata")
+SESSION_NAMES = (
+    "langfuse_session_id",
+    "langfuseSessionId",
+    "session_id",
+    "sessionId",
+    "conversation_id",
+    "conversationId",
+    "thread_id",
+    "threadId",
+)
+USER_NAMES = ("langfuse_user_id", "langfuseUserId", "user_id", "userId")
+TAG_KEYS = ("langfuse.trace.tags", "langfuse.tags")
+TAG_NAME = "langfuse_tags"
+TAG_LATE_KEYS = ("ai.telemetry.metadata.tags", "tag.tags")
+TRACE_METADATA_BLOB = "langfuse.trace.metadata"
+TRACE_METADATA_PREFIXES = (
+    "langfuse.trace.metadata.",
+    "ai.telemetry.metadata.",
+    "traceloop.association.properties.",
+)
+OBSERVATION_METADATA_BLOB = "langfuse.observation.metadata"
+OBSERVATION_METADATA_PREFIXES = ("langfuse.observation.metadata.",)
+
+MAX_ID_LENGTH = 200
+MAX_LITERAL_LENGTH = 10_000
+MAX_NESTING = 32
+MAX_INTEGER_BITS = 10_000
+_JSON_START = frozenset('{["-0123456789tfn')
+_PYTHON_CONSTANTS: Mapping[str, Any] = {"True": True, "False": False, "None": None}
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class IdAliases:
+    """The keys one kind of id is read from, in precedence order."""
+
+    kind: str  # "session" or "user": names the warning codes, e.g. "session_id_empty"
+    keys: tuple[str, ...]  # flattened attribute keys, the direct keys first
+    names: tuple[str, ...]  # names looked up inside metadata blobs
+
+
+def metadata_keys(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Every `prefix + name`, prefix-major: all names under the first prefix come first."""
+    return tuple(prefix + name for prefix in METADATA_PREFIXES for name in names)
+
+
+SESSION_ALIASES = IdAliases("session", SESSION_KEYS + metadata_keys(SESSION_NAMES), SESSION_NAMES)
+USER_ALIASES = IdAliases("user", USER_KEYS + metadata_keys(USER_NAMES), USER_NAMES)
+TAG_ALIASES = TAG_KEYS + metadata_keys((TAG_NAME,)) + TAG_LATE_KEYS
+
+
+@dataclass(frozen=True, slots=True)
+class IdProblem:
+    code: str  # e.g. "session_id_too_long"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdReading:
+    """The id a span carries (if any), the key it came from, and the values passed over."""
+
+    value: str | None = None
+    source: str | None = None
+    problems: tuple[IdProblem, ...] = ()
+
+
+def read_id(attributes: Mapping[str, Any], aliases: IdAliases) -> IdReading:
+    """The first usable id under `aliases`; unusable values are skipped with a problem."""
+    problems: list[IdProblem] = []
+    for source, raw in id_candidates(attributes, aliases):
+        value, problem = checked_id(raw, source, aliases.kind)
+        if value is not None:
+            return IdReading(value, source, tuple(problems))
+        if problem is not None:
+            problems.append(problem)
+    return IdReading(problems=tuple(problems))
+
+
+def id_candidates(attributes: Mapping[str, Any], aliases: IdAliases) -> Iterator[tuple[str, Any]]:
+    """(source key, raw value) for every alias present, in precedence order."""
+    for key in aliases.keys:
+        if key in attributes:
+            yield key, attributes[key]
+    for blob_key in METADATA_BLOBS:
+        blob = as_object(attributes.get(blob_key))
+        for name in aliases.names:
+            if name in blob:
+                yield f"{blob_key}[{name}]", blob[name]
+
+
+def checked_id(raw: Any, source: str, kind: str) -> tuple[str | None, IdProblem | None]:
+    """The id in `raw` once unquoted, or the problem that makes it unusable."""
+    if raw is None:
+        return None, None
+    if not isinstance(raw, str):
+        return None, _id_problem(kind, "not_string", f"{source!r} holds a {type_label(raw)}")
+    value = unquote(raw)
+    if not value.strip():
+        return None, _id_problem(kind, "empty", f"{source!r} is empty")
+    if len(value) > MAX_ID_LENGTH:
+        detail = f"{source!r} is {len(value)} characters long (limit {MAX_ID_LENGTH})"
+        return None, _id_problem(kind, "too_long", detail)
+    return value, None
+
+
+def _id_problem(kind: str, problem: str, detail: str) -> IdProblem:
+    return IdProblem(f"{kind}_id_{problem}", f"{kind} id in {detail}; not used")
+
+
+def type_label(value: Any) -> str:
+    """A JSON-ish name for a value's type, for messages."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "list"
+    return type(value).__name__
+
+
+def unquote(text: str) -> str:
+    """`"\\"s1\\""` → `"s1"`: one level of JSON string quoting removed, if it is there."""
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        return clean_text(text)
+    ok, parsed = parse_json(text)
+    return clean_text(parsed if ok and isinstance(parsed, str) else text)
+
+
+def clean_text(text: str) -> str:
+    """`text` as storable Unicode: lone surrogates (from JSON `\\ud800` escapes) → U+FFFD."""
+    if text.isascii():
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def parse_json(text: str) -> tuple[bool, Any]:
+    """(True, value) if `text` is a JSON document, else (False, None). Never raises."""
+    stripped = text.lstrip()
+    if not stripped or stripped[0] not in _JSON_START:
+        return False, None
+    try:
+        return True, json.loads(text)
+    except (ValueError, RecursionError):
+        return False, None
+
+
+def parse_python_literal(text: str) -> tuple[bool, Any]:
+    """(True, value) if `text` is a Python repr of a container or True/False/None."""
+    if text in _PYTHON_CONSTANTS:
+        return True, _PYTHON_CONSTANTS[text]
+    if not text or text[0] not in "{[(" or len(text) > MAX_LITERAL_LENGTH:
+        return False, None
+    try:
+        return True, ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None
+
+
+def decode_value(value: Any, *, python_repr: bool = True) -> Any:
+    """A metadata value as the user set it, whichever SDK encoding it arrived in."""
+    if not isinstance(value, str):
+        return value
+    ok, parsed = parse_json(value)
+    if ok:
+        return parsed
+    if python_repr:
+        ok, parsed = parse_python_literal(value)
+        if ok:
+            return parsed
+    return value
+
+
+def loads_or_same(value: Any) -> Any:
+    """A JSON string parsed, anything else (or a string that is not JSON) unchanged."""
+    if not isinstance(value, str):
+        return value
+    ok, parsed = parse_json(value)
+    return parsed if ok else value
+
+
+def as_object(value: Any, *, python_repr: bool = True) -> Mapping[str, Any]:
+    """A metadata blob as a mapping; {} when it is absent or not an object."""
+    decoded = decode_value(value, python_repr=python_repr)
+    return decoded if isinstance(decoded, Mapping) else {}
+
+
+def text_of(value: Any) -> str | None:
+    """A non-blank string, or a finite number as text; None for anything else."""
+    if isinstance(value, str):
+        return clean_text(value) if value.strip() else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float):
+        return str(value) if math.isfinite(value) else None
+    return str(value) if value.bit_length() <= 64 else None
+
+
+def is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def read_public(attributes: Mapping[str, Any]) -> bool | None:
+    """`langfuse.trace.public` / `langfuse.public`: True, False, or None when unset."""
+    for key in ("langfuse.trace.public", "langfuse.public"):
+        value = attributes.get(key)
+        if is_true(value):
+            return True
+        if value is False or (isinstance(value, str) and value.strip().lower() == "false"):
+            return False
+    return None
+
+
+def read_tags(attributes: Mapping[str, Any], *, python_repr: bool = True) -> tuple[str, ...]:
+    """Trace tags from every tag key, merged in order, without duplicates or blanks."""
+    found: dict[str, None] = {}
+    for value in _tag_values(attributes, python_repr):
+        for tag in tag_list(value, python_repr=python_repr):
+            if tag.strip():
+                found.setdefault(tag, None)
+    return tuple(found)
+
+
+def _tag_values(attributes: Mapping[str, Any], python_repr: bool) -> Iterator[Any]:
+    for key in TAG_ALIASES:
+        if key in attributes:
+            yield attributes[key]
+    for blob_key in METADATA_BLOBS:
+        blob = as_object(attributes.get(blob_key), python_repr=python_repr)
+        if TAG_NAME in blob:
+            yield blob[TAG_NAME]
+
+
+def tag_list(value: Any, *, python_repr: bool = True) -> list[str]:
+    """Tags from an array, a JSON or repr array string, a comma-separated string, or one value."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [_tag_text(item) for item in value]
+    if not isinstance(value, str):
+        return [_tag_text(value)]
+    decoded = decode_value(value, python_repr=python_repr)
+    if isinstance(decoded, list | tuple):
+        return [_tag_text(item) for item in decoded]
+    text = decoded if isinstance(decoded, str) else value
+    return [part.strip() for part in clean_text(text).split(",")]
+
+
+def _tag_text(value: Any) -> str:
+    return clean_text(value) if isinstance(value, str) else to_json(value)
+
+
+def read_metadata(
+    attributes: Mapping[str, Any],
+    blob_key: str,
+    prefixes: tuple[str, ...],
+    *,
+    python_repr: bool = True,
+) -> dict[str, Any]:
+    """A metadata blob's entries merged with the flattened `prefix<k>` keys, values decoded.
+
+    A blob that is not an object is kept whole under the key "metadata".
+    """
+    metadata: dict[str, Any] = {}
+    if blob_key in attributes:
+        blob = decode_value(attributes[blob_key], python_repr=python_repr)
+        if isinstance(blob, Mapping):
+            metadata.update((str(key), value) for key, value in blob.items())
+        elif blob is not None:
+            metadata["metadata"] = blob
+    for prefix in prefixes:
+        for key, value in attributes.items():
+            if key.startswith(prefix) and len(key) > len(prefix):
+                metadata[key[len(prefix) :]] = decode_value(value, python_repr=python_repr)
+    return metadata
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """`value` made safe for `json.dumps(allow_nan=False)`: bytes → base64, NaN → "NaN", …"""
+    if isinstance(value, str):
+        return clean_text(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= MAX_INTEGER_BITS else "[integer too large]"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _float_text(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if depth >= MAX_NESTING:
+        return "[nested too deep]"
+    return _jsonable_container(value, depth + 1)
+
+
+def _jsonable_container(value: Any, depth: int) -> Any:
+    if isinstance(value, Mapping):
+        return {_key_text(key): jsonable(item, depth) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item, depth) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(item, depth) for item in value), key=to_json)
+    return str(value)
+
+
+def _key_text(key: Any) -> str:
+    return clean_text(key) if isinstance(key, str) else to_json(key)
+
+
+def _float_text(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON text for any decoded value (made JSON-safe first)."""
+    return json.dumps(jsonable(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def as_text(value: Any) -> str | None:
+    """How input, output and parameters are stored: strings as sent, anything else as JSON."""
+    if value is None:
+        return None
+    return clean_text(value) if isinstance(value, str) else to_json(value)
