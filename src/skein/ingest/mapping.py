@@ -155,6 +155,9 @@ CONSUMED_PREFIXES = (
 )
 CONSUMED_KEYS = frozenset((*SESSION_KEYS, *USER_KEYS, "tag.tags"))
 
+# Scopes of SDKs whose every attribute the mapping consumes: no catch-all "attributes".
+SDK_SCOPES = ("langfuse-sdk", "skein-sdk")
+
 
 @dataclass(frozen=True, slots=True)
 class IngestContext:
@@ -547,7 +550,7 @@ def observation_metadata(
         "version": resource.scope_version,
         "attributes": resource.scope_attributes,
     }
-    if not resource.scope_name.startswith("langfuse-sdk"):
+    if not resource.scope_name.startswith(SDK_SCOPES):
         metadata["attributes"] = {
             key: value for key, value in attributes.items() if not _consumed(key, used_keys)
         }
