@@ -1,0 +1,692 @@
+"""The SQLite store: the embedded default backend.
+
+One writer connection takes every write under a lock, one `BEGIN IMMEDIATE` transaction per
+`write` call (group commit); reads borrow connections from a small pool and run concurrently,
+which WAL mode allows next to the writer.
+
+A write upserts the observations, then refolds every trace it touched with `fold_trace` and
+every session those traces left or joined with `fold_session`. Each step is one statement per
+project: sets of ids travel as one JSON array parameter (`IN (SELECT value FROM
+json_each(?))`), so statement texts stay constant and no id list meets SQLite's variable
+limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from skein.fold import SessionSummary, TraceSummary, fold_session, fold_trace
+from skein.records import IngestWarning, MappedBatch, Observation, TraceAttributes
+from skein.store.base import ApiKey, Project, StoredWarning
+from skein.store.migrations import Migration, migrate, packaged_migrations
+
+logger = logging.getLogger(__name__)
+
+# -- Connection settings -------------------------------------------------------------------
+
+# Readers never block the writer and the writer never blocks readers.
+JOURNAL_MODE = "WAL"
+# In WAL mode NORMAL syncs at checkpoints, not at every commit. A committed transaction is in
+# the WAL file (the OS holds it) and survives a kill of the process, which is the promise
+# behind a 2xx answer; only an OS crash or power loss can lose the latest commits.
+SYNCHRONOUS = "NORMAL"
+# How long a connection waits for another process's lock before giving up, in milliseconds.
+BUSY_TIMEOUT_MS = 10_000
+# Page cache per connection, in KiB (64 MiB); SQLite allocates it only as pages are used.
+CACHE_SIZE_KIB = 65_536
+# Sorts and temporary indexes stay in memory.
+TEMP_STORE = "MEMORY"
+# Enforce the one foreign key (api_keys.project_id); the ingestion tables declare none.
+FOREIGN_KEYS = "ON"
+# Truncate the WAL file back to this size (bytes) after a checkpoint instead of keeping its peak.
+JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+# Reader connections refuse writes, so every write goes through the writer's lock.
+READER_QUERY_ONLY = "ON"
+
+# Run on closing the writer: refreshes the query planner's statistics where they went stale.
+OPTIMIZE = "PRAGMA optimize"
+
+WRITER_PRAGMAS = (
+    f"PRAGMA journal_mode = {JOURNAL_MODE}",
+    f"PRAGMA synchronous = {SYNCHRONOUS}",
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    f"PRAGMA cache_size = -{CACHE_SIZE_KIB}",
+    f"PRAGMA temp_store = {TEMP_STORE}",
+    f"PRAGMA foreign_keys = {FOREIGN_KEYS}",
+    f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES}",
+)
+READER_PRAGMAS = (
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    f"PRAGMA cache_size = -{CACHE_SIZE_KIB}",
+    f"PRAGMA temp_store = {TEMP_STORE}",
+    f"PRAGMA query_only = {READER_QUERY_ONLY}",
+)
+# What `connection_settings` reports.
+REPORTED_PRAGMAS = (
+    "journal_mode",
+    "synchronous",
+    "busy_timeout",
+    "cache_size",
+    "temp_store",
+    "foreign_keys",
+)
+
+# -- Statements ----------------------------------------------------------------------------
+
+# Observation columns in table order: those the trace fold reads first, large text last.
+OBSERVATION_FOLD_COLUMNS = (
+    "trace_id", "id", "parent_id", "is_root", "name", "type", "start_ns", "end_ns", "level",
+    "environment", "release", "version", "input_tokens", "output_tokens", "total_tokens",
+    "total_cost", "trace_session_id", "trace_session_source", "trace_user_id",
+    "trace_user_source", "trace_name", "trace_tags", "trace_public", "trace_metadata",
+)  # fmt: skip
+OBSERVATION_DETAIL_COLUMNS = (
+    "status_message", "model", "prompt_name", "prompt_version", "completion_start_ns",
+    "usage", "cost", "model_parameters", "metadata", "trace_input", "trace_output",
+    "input", "output",
+)  # fmt: skip
+OBSERVATION_COLUMNS = OBSERVATION_FOLD_COLUMNS + OBSERVATION_DETAIL_COLUMNS
+TRACE_COLUMNS = (
+    "trace_id", "start_ns", "end_ns", "name", "session_id", "session_source", "user_id",
+    "user_source", "tags", "metadata", "public", "environment", "release", "version",
+    "root_id", "input_id", "output_id", "observation_count", "error_count", "orphan_count",
+    "input_tokens", "output_tokens", "total_tokens", "total_cost",
+)  # fmt: skip
+SESSION_COLUMNS = (
+    "session_id", "trace_count", "first_ns", "last_ns", "observation_count", "error_count",
+    "input_tokens", "output_tokens", "total_tokens", "total_cost", "user_ids", "tags",
+    "environments", "sources",
+)  # fmt: skip
+PROJECT_COLUMNS = "id, name, created_ns"
+KEY_COLUMNS = "public_key, project_id, secret_hash, created_ns, revoked_ns, note"
+WARNING_COLUMNS = "project_id, created_ns, trace_id, span_id, code, message"
+
+# A set of ids bound as one JSON array.
+IDS_PARAMETER = "(SELECT value FROM json_each(?))"
+
+
+def _upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    names = ("project_id", *columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in names if c not in key)
+    return (
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+
+
+UPSERT_OBSERVATION = _upsert("observations", OBSERVATION_COLUMNS, ("project_id", "trace_id", "id"))
+UPSERT_TRACE = _upsert("traces", TRACE_COLUMNS, ("project_id", "trace_id"))
+UPSERT_SESSION = _upsert("sessions", SESSION_COLUMNS, ("project_id", "session_id"))
+
+# The trace fold needs to know whether a span carries trace input/output, not the text.
+SELECT_OBSERVATIONS_TO_FOLD = (
+    f"SELECT {', '.join(OBSERVATION_FOLD_COLUMNS)},"
+    " trace_input IS NOT NULL, trace_output IS NOT NULL"
+    f" FROM observations WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
+)
+SELECT_OBSERVATIONS = (
+    f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations"
+    " WHERE project_id = ? AND trace_id = ? ORDER BY start_ns, id"
+)
+SELECT_SESSIONS_OF_TRACES = (
+    f"SELECT DISTINCT session_id FROM traces WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
+)
+# The session fold never reads a trace's metadata; skip decoding it.
+TRACE_COLUMNS_TO_FOLD = tuple("'{}'" if c == "metadata" else c for c in TRACE_COLUMNS)
+SELECT_TRACES_TO_FOLD = (
+    f"SELECT {', '.join(TRACE_COLUMNS_TO_FOLD)}"
+    f" FROM traces WHERE project_id = ? AND session_id IN {IDS_PARAMETER}"
+)
+SELECT_TRACE = (
+    f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE project_id = ? AND trace_id = ?"
+)
+SELECT_SESSION_TRACES = (
+    f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE project_id = ? AND session_id = ?"
+    " ORDER BY start_ns, trace_id LIMIT ? OFFSET ?"
+)
+SELECT_PROJECT_TRACES = (
+    f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE project_id = ?"
+    " ORDER BY start_ns DESC, trace_id DESC LIMIT ? OFFSET ?"
+)
+DELETE_SESSIONS = f"DELETE FROM sessions WHERE project_id = ? AND session_id IN {IDS_PARAMETER}"
+SELECT_SESSION = (
+    f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE project_id = ? AND session_id = ?"
+)
+SELECT_SESSIONS = (
+    f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE project_id = ?"
+    " ORDER BY last_ns DESC, session_id LIMIT ? OFFSET ?"
+)
+# A re-delivered span repeats its warnings; keep one of each.
+INSERT_WARNING = (
+    "INSERT INTO ingestion_warnings (project_id, trace_id, span_id, code, message, created_ns)"
+    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM ingestion_warnings"
+    " WHERE project_id = ?1 AND trace_id = ?2 AND span_id IS ?3 AND code = ?4 AND message = ?5)"
+)
+SELECT_WARNINGS = (
+    f"SELECT {WARNING_COLUMNS} FROM ingestion_warnings WHERE project_id = ?"
+    " ORDER BY id DESC LIMIT ?"
+)
+SELECT_TRACE_WARNINGS = (
+    f"SELECT {WARNING_COLUMNS} FROM ingestion_warnings WHERE project_id = ? AND trace_id = ?"
+    " ORDER BY id DESC LIMIT ?"
+)
+INSERT_PROJECT = f"INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?, ?, ?)"
+SELECT_PROJECT = f"SELECT {PROJECT_COLUMNS} FROM projects WHERE id = ?"
+SELECT_PROJECTS = f"SELECT {PROJECT_COLUMNS} FROM projects ORDER BY created_ns, id"
+INSERT_KEY = f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+SELECT_KEY = f"SELECT {KEY_COLUMNS} FROM api_keys WHERE public_key = ?"
+SELECT_KEYS = f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_ns, public_key"
+SELECT_PROJECT_KEYS = (
+    f"SELECT {KEY_COLUMNS} FROM api_keys WHERE project_id = ? ORDER BY created_ns, public_key"
+)
+# Revoking twice keeps the first revocation time.
+REVOKE_KEY = "UPDATE api_keys SET revoked_ns = coalesce(revoked_ns, ?) WHERE public_key = ?"
+CREATE_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL, applied_ns INTEGER NOT NULL)"
+)
+SELECT_MIGRATION_VERSIONS = "SELECT version FROM schema_migrations"
+INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name, applied_ns) VALUES (?, ?, ?)"
+
+Row = tuple[Any, ...]
+
+
+class SQLiteStore:
+    """`skein.store.base.Store` on one SQLite file (created, and migrated, on open)."""
+
+    def __init__(self, path: str, migrations: Sequence[Migration] | None = None) -> None:
+        if path in ("", ":memory:") or path.startswith("file:"):
+            raise ValueError(f"SQLiteStore needs a file path, not {path!r}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._write_lock = threading.Lock()
+        self._writer = _open_connection(path, WRITER_PRAGMAS)
+        try:
+            migrate(_SQLiteMigrationTarget(self._writer), _or_packaged(migrations))
+        except BaseException:
+            self._writer.close()
+            raise
+        self._readers = _ReaderPool(lambda: _open_connection(path, READER_PRAGMAS))
+        self._open = True
+
+    # Lifecycle
+
+    def close(self) -> None:
+        """Close the writer and every reader connection (readers in use close when returned).
+
+        Closing twice is harmless.
+        """
+        with self._write_lock:
+            if self._open:
+                self._open = False
+                try:
+                    self._writer.execute(OPTIMIZE)
+                finally:
+                    self._writer.close()
+        self._readers.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def connection_settings(self) -> dict[str, Any]:
+        """The writer connection's PRAGMAs in force (for diagnostics)."""
+        with self._write_lock:
+            return {
+                name: self._writer.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in REPORTED_PRAGMAS
+            }
+
+    # Projects and keys
+
+    def create_project(self, name: str, project_id: str | None = None) -> Project:
+        """Create a project; its id is `project_id`, or a new random hex id. ValueError if taken."""
+        project = Project(id=project_id or uuid.uuid4().hex, name=name, created_ns=time.time_ns())
+        self._write_one(INSERT_PROJECT, (project.id, project.name, project.created_ns))
+        return project
+
+    def get_project(self, project_id: str) -> Project | None:
+        row = self._read_one(SELECT_PROJECT, (project_id,))
+        return Project(*row) if row else None
+
+    def list_projects(self) -> list[Project]:
+        return [Project(*row) for row in self._read_all(SELECT_PROJECTS, ())]
+
+    def add_key(self, key: ApiKey) -> None:
+        """Store a key. ValueError if the public key exists or the project does not."""
+        row = (
+            key.public_key,
+            key.project_id,
+            key.secret_hash,
+            key.created_ns,
+            key.revoked_ns,
+            key.note,
+        )
+        self._write_one(INSERT_KEY, row)
+
+    def find_key(self, public_key: str) -> ApiKey | None:
+        row = self._read_one(SELECT_KEY, (public_key,))
+        return ApiKey(*row) if row else None
+
+    def list_keys(self, project_id: str | None = None) -> list[ApiKey]:
+        if project_id is None:
+            return [ApiKey(*row) for row in self._read_all(SELECT_KEYS, ())]
+        return [ApiKey(*row) for row in self._read_all(SELECT_PROJECT_KEYS, (project_id,))]
+
+    def revoke_key(self, public_key: str, revoked_ns: int) -> bool:
+        """Mark a key revoked; False if there is no such key."""
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            return connection.execute(REVOKE_KEY, (revoked_ns, public_key)).rowcount > 0
+
+    # Ingestion
+
+    def write(self, batches: Sequence[MappedBatch]) -> None:
+        """Store all batches in one transaction and refold what they touched; all or nothing."""
+        if not any(batch.observations or batch.warnings for batch in batches):
+            return
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            _write_batches(connection, batches, time.time_ns())
+
+    # Reads
+
+    def get_trace(self, project_id: str, trace_id: str) -> TraceSummary | None:
+        row = self._read_one(SELECT_TRACE, (project_id, trace_id))
+        return _trace_from_row(row) if row else None
+
+    def list_traces(
+        self, project_id: str, session_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[TraceSummary]:
+        """A session's traces in start order, or the project's traces newest first."""
+        if session_id is None:
+            rows = self._read_all(SELECT_PROJECT_TRACES, (project_id, limit, offset))
+        else:
+            rows = self._read_all(SELECT_SESSION_TRACES, (project_id, session_id, limit, offset))
+        return [_trace_from_row(row) for row in rows]
+
+    def list_observations(self, project_id: str, trace_id: str) -> list[Observation]:
+        """A trace's observations with every field, ordered by start time, then id."""
+        rows = self._read_all(SELECT_OBSERVATIONS, (project_id, trace_id))
+        return [_observation_from_row(row) for row in rows]
+
+    def get_session(self, project_id: str, session_id: str) -> SessionSummary | None:
+        row = self._read_one(SELECT_SESSION, (project_id, session_id))
+        return _session_from_row(row) if row else None
+
+    def list_sessions(
+        self, project_id: str, limit: int = 50, offset: int = 0
+    ) -> list[SessionSummary]:
+        """Sessions by latest activity, newest first, then by id."""
+        rows = self._read_all(SELECT_SESSIONS, (project_id, limit, offset))
+        return [_session_from_row(row) for row in rows]
+
+    def list_warnings(
+        self, project_id: str, trace_id: str | None = None, limit: int = 100
+    ) -> list[StoredWarning]:
+        """Ingestion warnings of a project, or of one trace, newest first."""
+        if trace_id is None:
+            rows = self._read_all(SELECT_WARNINGS, (project_id, limit))
+        else:
+            rows = self._read_all(SELECT_TRACE_WARNINGS, (project_id, trace_id, limit))
+        return [_warning_from_row(row) for row in rows]
+
+    # Helpers
+
+    def _write_one(self, statement: str, parameters: Row) -> None:
+        try:
+            with self._write_lock, _immediate_transaction(self._writer) as connection:
+                connection.execute(statement, parameters)
+        except sqlite3.IntegrityError as error:
+            raise ValueError(_integrity_message(error)) from error
+
+    def _read_one(self, statement: str, parameters: Row) -> Row | None:
+        # fetchall: the statement runs to its end, so no read transaction stays open.
+        rows = self._read_all(statement, parameters)
+        return rows[0] if rows else None
+
+    def _read_all(self, statement: str, parameters: Row) -> list[Row]:
+        with self._readers.connection() as connection:
+            return connection.execute(statement, parameters).fetchall()
+
+
+# -- Connections ---------------------------------------------------------------------------
+
+
+def _open_connection(path: str, pragmas: Iterable[str]) -> sqlite3.Connection:
+    # Autocommit mode: transactions are begun and ended explicitly. Connections may move
+    # between threads (the writer under its lock, readers through the pool), never shared
+    # by two threads at once.
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        for pragma in pragmas:
+            connection.execute(pragma)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+@contextmanager
+def _immediate_transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction, taking the database's write lock up front; rolled back on error."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+        connection.execute("COMMIT")
+    except BaseException:
+        # Some errors (disk full, I/O) make SQLite roll back on its own.
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+class _ReaderPool:
+    """Read-only connections handed to one thread at a time and reused."""
+
+    def __init__(self, open_connection: Callable[[], sqlite3.Connection]) -> None:
+        self._open_connection = open_connection
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        connection = self._take()
+        try:
+            yield connection
+        finally:
+            self._give_back(connection)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    def _take(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the store is closed")
+            if self._idle:
+                return self._idle.pop()
+        return self._open_connection()
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+
+class _SQLiteMigrationTarget:
+    """`skein.store.migrations.MigrationTarget` over the writer connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        connection.execute(CREATE_MIGRATIONS_TABLE)
+
+    def applied_versions(self) -> set[int]:
+        return {row[0] for row in self._connection.execute(SELECT_MIGRATION_VERSIONS)}
+
+    def apply(self, migration: Migration, applied_ns: int) -> None:
+        connection = self._connection
+        try:
+            # executescript commits any open transaction first, so the script opens its own.
+            connection.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n;")
+            connection.execute(INSERT_MIGRATION, (migration.version, migration.name, applied_ns))
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+
+
+def _or_packaged(migrations: Sequence[Migration] | None) -> Sequence[Migration]:
+    return packaged_migrations("sqlite") if migrations is None else migrations
+
+
+def _integrity_message(error: sqlite3.IntegrityError) -> str:
+    text = str(error)
+    if "FOREIGN KEY" in text:
+        return "no such project"
+    if "UNIQUE" in text:
+        return f"already exists ({text})"
+    return text
+
+
+# -- Writing -------------------------------------------------------------------------------
+
+
+def _write_batches(
+    connection: sqlite3.Connection, batches: Sequence[MappedBatch], now_ns: int
+) -> None:
+    connection.executemany(
+        UPSERT_OBSERVATION,
+        [_observation_row(b.project_id, o) for b in batches for o in b.observations],
+    )
+    connection.executemany(
+        INSERT_WARNING,
+        [_warning_row(b.project_id, w, now_ns) for b in batches for w in b.warnings],
+    )
+    for project_id, written in _written_by_project(batches).items():
+        _refold(connection, project_id, written)
+
+
+# An observation as written in this transaction, by (trace_id, id).
+Written = dict[tuple[str, str], Observation]
+
+
+def _written_by_project(batches: Iterable[MappedBatch]) -> dict[str, Written]:
+    """The observations each project received; of a span sent twice, the later one (stored)."""
+    written: dict[str, Written] = defaultdict(dict)
+    for batch in batches:
+        written[batch.project_id].update(((o.trace_id, o.id), o) for o in batch.observations)
+    return written
+
+
+def _refold(connection: sqlite3.Connection, project_id: str, written: Written) -> None:
+    """Refold a project's touched traces, then the sessions they left or joined."""
+    if not written:
+        return
+    ids = _json_ids({trace_id for trace_id, _ in written})
+    rows = connection.execute(SELECT_OBSERVATIONS_TO_FOLD, (project_id, ids))
+    traces = _fold_traces(rows, written)
+    left = {row[0] for row in connection.execute(SELECT_SESSIONS_OF_TRACES, (project_id, ids))}
+    sessions = {s for s in left | {t.session_id for t in traces} if s is not None}
+    connection.executemany(UPSERT_TRACE, [_trace_row(project_id, t) for t in traces])
+    if sessions:
+        _refold_sessions(connection, project_id, sessions)
+
+
+def _fold_traces(rows: Iterable[Row], written: Written) -> list[TraceSummary]:
+    """Fold the stored observations of each trace; those just written are reused, not decoded."""
+    by_trace: dict[str, list[Observation]] = defaultdict(list)
+    for row in rows:
+        observation = written.get((row[0], row[1])) or _observation_to_fold(row)
+        by_trace[row[0]].append(observation)
+    return [fold_trace(observations) for observations in by_trace.values()]
+
+
+def _refold_sessions(
+    connection: sqlite3.Connection, project_id: str, session_ids: set[str]
+) -> None:
+    ids = _json_ids(session_ids)
+    by_session: dict[str, list[TraceSummary]] = defaultdict(list)
+    for row in connection.execute(SELECT_TRACES_TO_FOLD, (project_id, ids)):
+        by_session[row[4]].append(_trace_from_row(row))
+    folded = [fold_session(sid, traces) for sid, traces in by_session.items()]
+    connection.executemany(UPSERT_SESSION, [_session_row(project_id, s) for s in folded])
+    emptied = session_ids - by_session.keys()
+    if emptied:
+        connection.execute(DELETE_SESSIONS, (project_id, _json_ids(emptied)))
+
+
+# -- Rows ----------------------------------------------------------------------------------
+
+
+def _observation_row(project_id: str, o: Observation) -> Row:
+    t = o.trace
+    return (
+        project_id, o.trace_id, o.id, o.parent_id, o.is_root, o.name, o.type, o.start_ns,
+        o.end_ns, o.level, o.environment, o.release, o.version, o.input_tokens,
+        o.output_tokens, o.total_tokens, o.total_cost, t.session_id, t.session_source,
+        t.user_id, t.user_source, t.name, _json(t.tags), t.public, _json(t.metadata),
+        o.status_message, o.model, o.prompt_name, o.prompt_version, o.completion_start_ns,
+        _json(o.usage), _json(o.cost), o.model_parameters, _json(o.metadata), t.input,
+        t.output, o.input, o.output,
+    )  # fmt: skip
+
+
+def _observation_to_fold(row: Row) -> Observation:
+    """An observation as fold_trace needs it: large text left out, trace I/O as a marker."""
+    return _observation(row, input=None, output=None, metadata={}, model_parameters=None,
+        usage={}, cost={}, detail=(None, None, None, None, None),
+        trace_input="" if row[24] else None, trace_output="" if row[25] else None,
+    )  # fmt: skip
+
+
+def _observation_from_row(row: Row) -> Observation:
+    (
+        status_message, model, prompt_name, prompt_version, completion_start_ns, usage, cost,
+        model_parameters, metadata, trace_input, trace_output, input_text, output_text,
+    ) = row[len(OBSERVATION_FOLD_COLUMNS):]  # fmt: skip
+    return _observation(
+        row,
+        input=input_text,
+        output=output_text,
+        metadata=_from_json(metadata),
+        model_parameters=model_parameters,
+        usage=_from_json(usage),
+        cost=_from_json(cost),
+        detail=(status_message, model, prompt_name, prompt_version, completion_start_ns),
+        trace_input=trace_input,
+        trace_output=trace_output,
+    )
+
+
+def _observation(
+    row: Row,
+    *,
+    input: str | None,
+    output: str | None,
+    metadata: Mapping[str, Any],
+    model_parameters: str | None,
+    usage: Mapping[str, float],
+    cost: Mapping[str, float],
+    detail: tuple[str | None, str | None, str | None, int | None, int | None],
+    trace_input: str | None,
+    trace_output: str | None,
+) -> Observation:
+    """An Observation from the fold columns of a row, plus the given remaining fields."""
+    (
+        trace_id, id, parent_id, is_root, name, type, start_ns, end_ns, level, environment,
+        release, version, input_tokens, output_tokens, total_tokens, total_cost,
+        session_id, session_source, user_id, user_source, trace_name, tags, public,
+        trace_metadata,
+    ) = row[: len(OBSERVATION_FOLD_COLUMNS)]  # fmt: skip
+    status_message, model, prompt_name, prompt_version, completion_start_ns = detail
+    trace = TraceAttributes(
+        session_id=session_id, session_source=session_source, user_id=user_id,
+        user_source=user_source, name=trace_name, tags=tuple(_from_json(tags)),
+        metadata=_from_json(trace_metadata), public=None if public is None else bool(public),
+        input=trace_input, output=trace_output,
+    )  # fmt: skip
+    return Observation(
+        id=id, trace_id=trace_id, parent_id=parent_id, is_root=bool(is_root), name=name,
+        type=type, start_ns=start_ns, end_ns=end_ns, level=level,
+        status_message=status_message, input=input, output=output, metadata=metadata,
+        model=model, model_parameters=model_parameters, usage=usage, cost=cost,
+        input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens,
+        total_cost=total_cost, completion_start_ns=completion_start_ns,
+        environment=environment, release=release, version=version, prompt_name=prompt_name,
+        prompt_version=prompt_version, trace=trace,
+    )  # fmt: skip
+
+
+def _trace_row(project_id: str, t: TraceSummary) -> Row:
+    return (
+        project_id, t.trace_id, t.start_ns, t.end_ns, t.name, t.session_id, t.session_source,
+        t.user_id, t.user_source, _json(t.tags), _json(t.metadata), t.public, t.environment,
+        t.release, t.version, t.root_id, t.input_id, t.output_id, t.observation_count,
+        t.error_count, t.orphan_count, t.input_tokens, t.output_tokens, t.total_tokens,
+        t.total_cost,
+    )  # fmt: skip
+
+
+def _trace_from_row(row: Row) -> TraceSummary:
+    values = list(row)
+    values[8] = tuple(_from_json(values[8]))  # tags
+    values[9] = _from_json(values[9])  # metadata
+    values[10] = bool(values[10])  # public
+    return TraceSummary(*values)
+
+
+def _session_row(project_id: str, s: SessionSummary) -> Row:
+    return (
+        project_id, s.session_id, s.trace_count, s.first_ns, s.last_ns, s.observation_count,
+        s.error_count, s.input_tokens, s.output_tokens, s.total_tokens, s.total_cost,
+        _json(s.user_ids), _json(s.tags), _json(s.environments), _json(s.sources),
+    )  # fmt: skip
+
+
+def _session_from_row(row: Row) -> SessionSummary:
+    counts = row[:10]
+    return SessionSummary(*counts, *(tuple(_from_json(text)) for text in row[10:]))
+
+
+def _warning_row(project_id: str, w: IngestWarning, now_ns: int) -> Row:
+    return (project_id, w.trace_id, w.span_id, w.code, w.message, now_ns)
+
+
+def _warning_from_row(row: Row) -> StoredWarning:
+    project_id, created_ns, trace_id, span_id, code, message = row
+    return StoredWarning(project_id, created_ns, IngestWarning(trace_id, span_id, code, message))
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+def _json_default(value: object) -> object:
+    """Values JSON has no type for: bytes as base64 text, anything else as its str()."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _json(value: object) -> str:
+    if not value:  # the common empty dict or tuple, without the encoder's overhead
+        return "{}" if isinstance(value, Mapping) else "[]"
+    return JSON_ENCODER.encode(value)
+
+
+def _from_json(text: str) -> Any:
+    if text == "{}":
+        return {}
+    return () if text == "[]" else json.loads(text)
+
+
+def _json_ids(ids: Iterable[str]) -> str:
+    return JSON_ENCODER.encode(list(ids))
