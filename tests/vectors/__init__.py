@@ -1,0 +1,1 @@
+"""Test vectors: real SDK requests captured on the wire (see `langfuse-wire/`) and helpers."""
