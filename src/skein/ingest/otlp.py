@@ -542,8 +542,13 @@ def _decimal(text: str) -> int | None:
 
 
 def _json_enum(value: Any, names: Mapping[str, int], what: str) -> int:
-    number = names.get(value) if type(value) is str else None
-    return _json_int(value, what, INT64_LIMIT) if number is None else number
+    """An enum by its name or its number (protobuf's JSON mapping allows both)."""
+    if type(value) is str and _decimal(value) is None:
+        number = names.get(value)
+        if number is None:
+            raise _SpanError(f"unknown {what} {_preview(value)}")
+        return number
+    return _json_int(value, what, INT64_LIMIT)
 
 
 def _json_str(value: Any, what: str) -> str:
@@ -587,7 +592,7 @@ def _json_event(value: Any) -> SpanEvent:
             attributes=_json_attributes(event.get("attributes")),
         )
     except _SpanError as exc:
-        raise _SpanError(f"event {event.get('name')!r}: {exc}") from None
+        raise _SpanError(f"event {_preview(event.get('name'))}: {exc}") from None
 
 
 # ── OTLP/JSON: attributes and AnyValue ────────────────────────────────────────────────
