@@ -10,25 +10,29 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from skein.api import public
+from skein.api import public, reads, writes
 from skein.errors import SkeinError, error_body
 from skein.ingest.receiver import receive_traces
 from skein.services import open_services
 from skein.settings import Settings
 from skein.store.base import Store
+from skein.ui import ui_routes
 
 logger = logging.getLogger(__name__)
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     return [
         Route("/api/public/otel/v1/traces", receive_traces, methods=["POST"]),
         Route("/v1/traces", receive_traces, methods=["POST"]),
         Route("/api/public/otel/v1/metrics", public.otel_metrics, methods=["POST"]),
         Route("/api/public/health", public.health, methods=["GET"]),
         Route("/api/public/projects", public.projects, methods=["GET"]),
+        *reads.routes(),
+        *writes.routes(),
+        *ui_routes(),
     ]
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from skein import __version__
+from skein.cli_demo import add_demo_command
+from skein.cli_export import add_export_command
 from skein.projects import KeyConflict, bootstrap, create_key, default_project
 from skein.settings import Settings
 from skein.store import open_store
@@ -55,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("public_key")
     _add_database_flags(revoke)
     revoke.set_defaults(run=run_keys_revoke)
+    add_export_command(commands)
+    add_demo_command(commands)
     return parser
 
 

@@ -19,7 +19,11 @@ from skein.store.migrations import Migration, MigrationError, load_migrations, p
 from skein.store.sqlite import SQLiteStore
 from tests.store.factories import PROJECT_ID, make_batch, make_observation
 
-EXTRA_MIGRATION = Migration(2, "extra", "CREATE TABLE extra (x INTEGER);\n-- trailing comment")
+PACKAGED = [(m.version, m.name) for m in packaged_migrations("sqlite")]
+NEXT_VERSION = PACKAGED[-1][0] + 1
+EXTRA_MIGRATION = Migration(
+    NEXT_VERSION, "extra", "CREATE TABLE extra (x INTEGER);\n-- trailing comment"
+)
 
 
 @pytest.fixture
@@ -222,7 +226,7 @@ def test_migrations_are_recorded_and_applied_once(path: str) -> None:
     first = migration_rows(path)
     SQLiteStore(path).close()
 
-    assert [(version, name) for version, name, _ in first] == [(1, "initial")]
+    assert [(version, name) for version, name, _ in first] == PACKAGED
     assert migration_rows(path) == first
 
 
@@ -234,7 +238,7 @@ def test_reopening_applies_only_new_migrations(path: str) -> None:
 
     rows = migration_rows(path)
     assert rows[0] == initial[0]
-    assert [(version, name) for version, name, _ in rows] == [(1, "initial"), (2, "extra")]
+    assert [(version, name) for version, name, _ in rows] == [*PACKAGED, (NEXT_VERSION, "extra")]
     assert query(path, "SELECT count(*) FROM extra") == [(0,)]
 
 
@@ -247,13 +251,13 @@ def test_a_database_newer_than_the_code_is_refused(path: str) -> None:
 
 def test_a_failing_migration_leaves_no_trace(path: str) -> None:
     broken = Migration(
-        2, "broken", "CREATE TABLE half (x INTEGER);\nINSERT INTO nowhere VALUES (1);"
+        NEXT_VERSION, "broken", "CREATE TABLE half (x INTEGER);\nINSERT INTO nowhere VALUES (1);"
     )
 
     with pytest.raises(sqlite3.OperationalError):
         SQLiteStore(path, migrations=(*packaged_migrations("sqlite"), broken))
 
-    assert [row[0] for row in migration_rows(path)] == [1]
+    assert [(row[0], row[1]) for row in migration_rows(path)] == PACKAGED
     assert query(path, "SELECT name FROM sqlite_master WHERE name = 'half'") == []
     SQLiteStore(path).close()
 

@@ -23,13 +23,52 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from skein.fold import SessionSummary, TraceSummary, fold_session, fold_trace
-from skein.records import IngestWarning, MappedBatch, Observation, TraceAttributes
-from skein.store.base import ApiKey, Project, StoredWarning
+from skein.fold import (
+    ScoreAggregate,
+    SessionSummary,
+    TraceSummary,
+    fold_session,
+    fold_trace,
+    is_carrier,
+)
+from skein.prices import ModelPrice
+from skein.records import (
+    TRACE_CARRIER_TYPE,
+    IngestWarning,
+    MappedBatch,
+    Observation,
+    Score,
+    TraceAttributes,
+)
+from skein.scores import ScoreQuery
+from skein.store import (
+    sqlite_comments,
+    sqlite_diagnostics,
+    sqlite_patches,
+    sqlite_prices,
+    sqlite_queries,
+    sqlite_scores,
+)
+from skein.store.base import (
+    ApiKey,
+    Comment,
+    Coverage,
+    ObservationQuery,
+    Page,
+    Project,
+    SessionConflict,
+    SessionQuery,
+    SessionSource,
+    StoredWarning,
+    TraceDetail,
+    TraceIO,
+    TraceQuery,
+)
 from skein.store.migrations import Migration, migrate, packaged_migrations
 
 logger = logging.getLogger(__name__)
@@ -95,7 +134,7 @@ OBSERVATION_FOLD_COLUMNS = (
 OBSERVATION_DETAIL_COLUMNS = (
     "status_message", "model", "prompt_name", "prompt_version", "completion_start_ns",
     "usage", "cost", "model_parameters", "metadata", "trace_input", "trace_output",
-    "input", "output",
+    "input", "output", "cost_source",
 )  # fmt: skip
 OBSERVATION_COLUMNS = OBSERVATION_FOLD_COLUMNS + OBSERVATION_DETAIL_COLUMNS
 TRACE_COLUMNS = (
@@ -107,7 +146,7 @@ TRACE_COLUMNS = (
 SESSION_COLUMNS = (
     "session_id", "trace_count", "first_ns", "last_ns", "observation_count", "error_count",
     "input_tokens", "output_tokens", "total_tokens", "total_cost", "user_ids", "tags",
-    "environments", "sources",
+    "environments", "sources", "scores",
 )  # fmt: skip
 PROJECT_COLUMNS = "id, name, created_ns"
 KEY_COLUMNS = "public_key, project_id, secret_hash, created_ns, revoked_ns, note"
@@ -136,9 +175,11 @@ SELECT_OBSERVATIONS_TO_FOLD = (
     " trace_input IS NOT NULL, trace_output IS NOT NULL"
     f" FROM observations WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
 )
+# A trace's observations, without the carrier of its trace-create values (if any).
 SELECT_OBSERVATIONS = (
     f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations"
-    " WHERE project_id = ? AND trace_id = ? ORDER BY start_ns, id"
+    f" WHERE project_id = ? AND trace_id = ? AND type != '{TRACE_CARRIER_TYPE}'"
+    " ORDER BY start_ns, id"
 )
 SELECT_SESSIONS_OF_TRACES = (
     f"SELECT DISTINCT session_id FROM traces WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
@@ -161,6 +202,7 @@ SELECT_PROJECT_TRACES = (
     " ORDER BY start_ns DESC, trace_id DESC LIMIT ? OFFSET ?"
 )
 DELETE_SESSIONS = f"DELETE FROM sessions WHERE project_id = ? AND session_id IN {IDS_PARAMETER}"
+DELETE_TRACES = f"DELETE FROM traces WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
 SELECT_SESSION = (
     f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE project_id = ? AND session_id = ?"
 )
@@ -301,7 +343,7 @@ class SQLiteStore:
 
     def write(self, batches: Sequence[MappedBatch]) -> None:
         """Store all batches in one transaction and refold what they touched; all or nothing."""
-        if not any(batch.observations or batch.warnings for batch in batches):
+        if not any(batch.size or batch.warnings for batch in batches):
             return
         with self._write_lock, _immediate_transaction(self._writer) as connection:
             _write_batches(connection, batches, time.time_ns())
@@ -347,6 +389,183 @@ class SQLiteStore:
         else:
             rows = self._read_all(SELECT_TRACE_WARNINGS, (project_id, trace_id, limit))
         return [_warning_from_row(row) for row in rows]
+
+    # Queries (SQL in skein.store.sqlite_queries)
+
+    def query_sessions(self, project_id: str, query: SessionQuery) -> Page[SessionSummary]:
+        with self._readers.connection() as connection:
+            page = sqlite_queries.session_page(connection, project_id, query, SESSION_COLUMNS)
+        return _decoded(page, _session_from_row)
+
+    def query_traces(self, project_id: str, query: TraceQuery) -> Page[TraceSummary]:
+        with self._readers.connection() as connection:
+            page = sqlite_queries.trace_page(connection, project_id, query, TRACE_COLUMNS)
+        return _decoded(page, _trace_from_row)
+
+    def query_observations(self, project_id: str, query: ObservationQuery) -> Page[Observation]:
+        with self._readers.connection() as connection:
+            page = sqlite_queries.observation_page(
+                connection, project_id, query, OBSERVATION_COLUMNS
+            )
+        return _decoded(page, _observation_from_row)
+
+    def get_observation(self, project_id: str, observation_id: str) -> Observation | None:
+        statement = sqlite_queries.select_observation(OBSERVATION_COLUMNS)
+        row = self._read_one(statement, (project_id, observation_id))
+        return _observation_from_row(row) if row else None
+
+    def get_trace_detail(self, project_id: str, trace_id: str) -> TraceDetail | None:
+        """A trace, its I/O and its observations, read in one snapshot."""
+        with self._readers.connection() as connection, _read_transaction(connection):
+            row = connection.execute(SELECT_TRACE, (project_id, trace_id)).fetchone()
+            if row is None:
+                return None
+            io = sqlite_queries.trace_io(connection, project_id, [trace_id])
+            observations = connection.execute(SELECT_OBSERVATIONS, (project_id, trace_id))
+            return TraceDetail(
+                trace=_trace_from_row(row),
+                io=TraceIO(*io[0][1:]) if io else TraceIO(),
+                observations=tuple(
+                    o for o in map(_observation_from_row, observations) if not is_carrier(o)
+                ),
+            )
+
+    def get_trace_io(self, project_id: str, trace_ids: Sequence[str]) -> dict[str, TraceIO]:
+        with self._readers.connection() as connection:
+            rows = sqlite_queries.trace_io(connection, project_id, trace_ids)
+        return {trace_id: TraceIO(input, output) for trace_id, input, output in rows}
+
+    def get_observation_ids(
+        self, project_id: str, trace_ids: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """The observation ids of each of the traces, in start order (no entry: none)."""
+        found: dict[str, list[str]] = {}
+        with self._readers.connection() as connection:
+            for trace_id, observation_id in sqlite_queries.observation_ids(
+                connection, project_id, trace_ids
+            ):
+                found.setdefault(trace_id, []).append(observation_id)
+        return found
+
+    # Deletes
+
+    def delete_traces(self, project_id: str, trace_ids: Sequence[str]) -> int:
+        """Delete traces, their observations and warnings; refold the sessions they were in."""
+        if not trace_ids:
+            return 0
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            return _delete_traces(connection, project_id, trace_ids)
+
+    def delete_session(self, project_id: str, session_id: str) -> int:
+        """Delete every trace of a session (set-wise), and so the session, and its scores."""
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            ids = sqlite_queries.session_trace_ids(connection, project_id, session_id)
+            if not ids:
+                return 0
+            sqlite_queries.delete_session_scores(connection, project_id, session_id)
+            return _delete_traces(connection, project_id, ids)
+
+    # The web UI: comments and bookmarks (SQL in skein.store.sqlite_comments)
+
+    def add_comment(self, project_id: str, comment: Comment) -> None:
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            sqlite_comments.add_comment(connection, project_id, comment)
+
+    def list_comments(self, project_id: str, object_type: str, object_id: str) -> list[Comment]:
+        with self._readers.connection() as connection:
+            return sqlite_comments.list_comments(connection, project_id, object_type, object_id)
+
+    def delete_comment(self, project_id: str, comment_id: str) -> bool:
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            return sqlite_comments.delete_comment(connection, project_id, comment_id)
+
+    def set_bookmark(self, project_id: str, session_id: str, on: bool) -> None:
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            sqlite_comments.set_bookmark(connection, project_id, session_id, on, time.time_ns())
+
+    def list_bookmarks(self, project_id: str, limit: int = 200) -> list[str]:
+        with self._readers.connection() as connection:
+            return sqlite_comments.list_bookmarks(connection, project_id, limit)
+
+    def bookmarked(self, project_id: str, session_ids: Sequence[str]) -> set[str]:
+        with self._readers.connection() as connection:
+            return sqlite_comments.bookmarked(
+                connection, project_id, session_ids, _json_ids(session_ids)
+            )
+
+    # Session-id diagnostics (SQL in skein.store.sqlite_diagnostics)
+
+    def session_coverage(
+        self,
+        project_id: str,
+        by: str = "",
+        from_ns: int | None = None,
+        to_ns: int | None = None,
+        limit: int = 20,
+    ) -> list[Coverage]:
+        with self._readers.connection() as connection:
+            return sqlite_diagnostics.coverage(connection, project_id, by, from_ns, to_ns, limit)
+
+    def session_sources(
+        self, project_id: str, from_ns: int | None = None, to_ns: int | None = None
+    ) -> list[SessionSource]:
+        with self._readers.connection() as connection:
+            return sqlite_diagnostics.sources(connection, project_id, from_ns, to_ns)
+
+    def session_conflicts(
+        self,
+        project_id: str,
+        from_ns: int | None = None,
+        to_ns: int | None = None,
+        limit: int = 50,
+    ) -> list[SessionConflict]:
+        with self._readers.connection() as connection:
+            return sqlite_diagnostics.conflicts(connection, project_id, from_ns, to_ns, limit)
+
+    def traces_without_session(
+        self,
+        project_id: str,
+        from_ns: int | None = None,
+        to_ns: int | None = None,
+        limit: int = 50,
+    ) -> list[TraceSummary]:
+        with self._readers.connection() as connection:
+            rows = sqlite_diagnostics.without_session(
+                connection, project_id, TRACE_COLUMNS, from_ns, to_ns, limit
+            )
+        return [_trace_from_row(row) for row in rows]
+
+    # Scores (SQL in skein.store.sqlite_scores)
+
+    def get_score(self, project_id: str, score_id: str) -> Score | None:
+        with self._readers.connection() as connection:
+            return sqlite_scores.get_score(connection, project_id, score_id)
+
+    def query_scores(self, project_id: str, query: ScoreQuery) -> Page[Score]:
+        with self._readers.connection() as connection:
+            return sqlite_scores.score_page(connection, project_id, query)
+
+    def delete_score(self, project_id: str, score_id: str) -> bool:
+        """Delete a score and refold the sessions whose aggregates counted it."""
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            sessions = sqlite_scores.delete_score(connection, project_id, score_id)
+            if sessions:
+                _refold_sessions(connection, project_id, sessions)
+            return sessions is not None
+
+    # Model prices (SQL in skein.store.sqlite_prices)
+
+    def list_model_prices(self, project_id: str) -> list[ModelPrice]:
+        with self._readers.connection() as connection:
+            return sqlite_prices.list_prices(connection, project_id)
+
+    def put_model_price(self, price: ModelPrice) -> None:
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            sqlite_prices.put_price(connection, price)
+
+    def delete_model_price(self, project_id: str, price_id: str) -> bool:
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            return sqlite_prices.delete_price(connection, project_id, price_id)
 
     # Helpers
 
@@ -396,6 +615,16 @@ def _immediate_transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.C
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
+
+
+@contextmanager
+def _read_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """Several reads from one snapshot of the database."""
+    connection.execute("BEGIN")
+    try:
+        yield
+    finally:
+        connection.execute("COMMIT")
 
 
 class _ReaderPool:
@@ -480,16 +709,44 @@ def _integrity_message(error: sqlite3.IntegrityError) -> str:
 def _write_batches(
     connection: sqlite3.Connection, batches: Sequence[MappedBatch], now_ns: int
 ) -> None:
+    events = {p: _write_events(connection, p, bs) for p, bs in _events_by_project(batches).items()}
+    written = _written_by_project(batches)
+    for project_id, (rebuilt, _, _) in events.items():
+        written[project_id].update(((o.trace_id, o.id), o) for o in rebuilt)
     connection.executemany(
         UPSERT_OBSERVATION,
-        [_observation_row(b.project_id, o) for b in batches for o in b.observations],
+        [_observation_row(b.project_id, o) for b in batches for o in b.observations]
+        + [_observation_row(p, o) for p, (rebuilt, _, _) in events.items() for o in rebuilt],
     )
     connection.executemany(
         INSERT_WARNING,
         [_warning_row(b.project_id, w, now_ns) for b in batches for w in b.warnings],
     )
-    for project_id, written in _written_by_project(batches).items():
-        _refold(connection, project_id, written)
+    for project_id in written.keys() | events.keys():
+        _, left, scored = events.get(project_id, ([], set(), set()))
+        _refold(connection, project_id, written.get(project_id, {}), left, scored)
+
+
+def _events_by_project(batches: Iterable[MappedBatch]) -> dict[str, list[MappedBatch]]:
+    """The batches with Langfuse events or scores, by project."""
+    found: dict[str, list[MappedBatch]] = defaultdict(list)
+    for batch in batches:
+        if batch.patches or batch.scores:
+            found[batch.project_id].append(batch)
+    return found
+
+
+def _write_events(
+    connection: sqlite3.Connection, project_id: str, batches: Sequence[MappedBatch]
+) -> tuple[list[Observation], set[str], set[str]]:
+    """Store one project's patches and scores: (rebuilt rows to upsert, traces they left,
+    sessions whose score aggregates change)."""
+    patches = [p for b in batches for p in b.patches]
+    pricing = next((b.pricing for b in reversed(batches) if b.pricing), None)
+    rebuilt = sqlite_patches.rebuild(connection, project_id, patches, pricing)
+    scores = [s for b in batches for s in b.scores]
+    scored = sqlite_scores.write_scores(connection, project_id, scores) if scores else set()
+    return rebuilt.observations, rebuilt.left_traces, scored
 
 
 # An observation as written in this transaction, by (trace_id, id).
@@ -504,18 +761,36 @@ def _written_by_project(batches: Iterable[MappedBatch]) -> dict[str, Written]:
     return written
 
 
-def _refold(connection: sqlite3.Connection, project_id: str, written: Written) -> None:
-    """Refold a project's touched traces, then the sessions they left or joined."""
-    if not written:
-        return
-    ids = _json_ids({trace_id for trace_id, _ in written})
+def _refold(
+    connection: sqlite3.Connection,
+    project_id: str,
+    written: Written,
+    also_traces: Iterable[str] = (),
+    also_sessions: Iterable[str] = (),
+) -> None:
+    """Refold a project's touched traces (and `also_traces`), then the sessions they left or
+    joined (and `also_sessions`). A trace left without rows is deleted."""
+    trace_ids = {trace_id for trace_id, _ in written} | set(also_traces)
+    sessions = set(also_sessions)
+    if trace_ids:
+        sessions |= _refold_traces(connection, project_id, trace_ids, written)
+    if sessions:
+        _refold_sessions(connection, project_id, sessions)
+
+
+def _refold_traces(
+    connection: sqlite3.Connection, project_id: str, trace_ids: set[str], written: Written
+) -> set[str]:
+    """Refold traces; return the sessions they were or now are in."""
+    ids = _json_ids(trace_ids)
     rows = connection.execute(SELECT_OBSERVATIONS_TO_FOLD, (project_id, ids))
     traces = _fold_traces(rows, written)
     left = {row[0] for row in connection.execute(SELECT_SESSIONS_OF_TRACES, (project_id, ids))}
-    sessions = {s for s in left | {t.session_id for t in traces} if s is not None}
     connection.executemany(UPSERT_TRACE, [_trace_row(project_id, t) for t in traces])
-    if sessions:
-        _refold_sessions(connection, project_id, sessions)
+    emptied = trace_ids - {t.trace_id for t in traces}
+    if emptied:
+        connection.execute(DELETE_TRACES, (project_id, _json_ids(emptied)))
+    return {s for s in left | {t.session_id for t in traces} if s is not None}
 
 
 def _fold_traces(rows: Iterable[Row], written: Written) -> list[TraceSummary]:
@@ -534,11 +809,23 @@ def _refold_sessions(
     by_session: dict[str, list[TraceSummary]] = defaultdict(list)
     for row in connection.execute(SELECT_TRACES_TO_FOLD, (project_id, ids)):
         by_session[row[4]].append(_trace_from_row(row))
-    folded = [fold_session(sid, traces) for sid, traces in by_session.items()]
+    scores = sqlite_scores.session_aggregates(connection, project_id, by_session)
+    folded = [fold_session(sid, traces, scores.get(sid)) for sid, traces in by_session.items()]
     connection.executemany(UPSERT_SESSION, [_session_row(project_id, s) for s in folded])
     emptied = session_ids - by_session.keys()
     if emptied:
         connection.execute(DELETE_SESSIONS, (project_id, _json_ids(emptied)))
+
+
+def _delete_traces(
+    connection: sqlite3.Connection, project_id: str, trace_ids: Sequence[str]
+) -> int:
+    sqlite_patches.delete_patches_of_traces(connection, project_id, trace_ids)
+    sqlite_scores.delete_scores_of_traces(connection, project_id, trace_ids)
+    deleted, sessions = sqlite_queries.delete_traces(connection, project_id, trace_ids)
+    if sessions:
+        _refold_sessions(connection, project_id, sessions)
+    return deleted
 
 
 # -- Rows ----------------------------------------------------------------------------------
@@ -553,7 +840,7 @@ def _observation_row(project_id: str, o: Observation) -> Row:
         t.user_id, t.user_source, t.name, _json(t.tags), t.public, _json(t.metadata),
         o.status_message, o.model, o.prompt_name, o.prompt_version, o.completion_start_ns,
         _json(o.usage), _json(o.cost), o.model_parameters, _json(o.metadata), t.input,
-        t.output, o.input, o.output,
+        t.output, o.input, o.output, o.cost_source,
     )  # fmt: skip
 
 
@@ -569,8 +856,9 @@ def _observation_from_row(row: Row) -> Observation:
     (
         status_message, model, prompt_name, prompt_version, completion_start_ns, usage, cost,
         model_parameters, metadata, trace_input, trace_output, input_text, output_text,
+        cost_source,
     ) = row[len(OBSERVATION_FOLD_COLUMNS):]  # fmt: skip
-    return _observation(
+    observation = _observation(
         row,
         input=input_text,
         output=output_text,
@@ -582,6 +870,7 @@ def _observation_from_row(row: Row) -> Observation:
         trace_input=trace_input,
         trace_output=trace_output,
     )
+    return replace(observation, cost_source=cost_source) if cost_source else observation
 
 
 def _observation(
@@ -646,12 +935,19 @@ def _session_row(project_id: str, s: SessionSummary) -> Row:
         project_id, s.session_id, s.trace_count, s.first_ns, s.last_ns, s.observation_count,
         s.error_count, s.input_tokens, s.output_tokens, s.total_tokens, s.total_cost,
         _json(s.user_ids), _json(s.tags), _json(s.environments), _json(s.sources),
+        _json({name: asdict(aggregate) for name, aggregate in s.scores.items()}),
     )  # fmt: skip
 
 
 def _session_from_row(row: Row) -> SessionSummary:
     counts = row[:10]
-    return SessionSummary(*counts, *(tuple(_from_json(text)) for text in row[10:]))
+    lists = [tuple(_from_json(text)) for text in row[10:14]]
+    scores = {name: ScoreAggregate(**fields) for name, fields in _from_json(row[14]).items()}
+    return replace(SessionSummary(*counts, *lists), scores=scores)
+
+
+def _decoded(page: Page[Row], decode: Callable[[Row], Any]) -> Page[Any]:
+    return Page(tuple(decode(row) for row in page.items), page.next_cursor, page.total)
 
 
 def _warning_row(project_id: str, w: IngestWarning, now_ns: int) -> Row:
