@@ -40,7 +40,11 @@ from skein.store.base import Store
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = Path(__file__).resolve().parent / "clients"
 JS_CLIENTS = CLIENTS / "js"
+JS4_CLIENTS = CLIENTS / "js4"
 LANGFUSE3_PYTHON = REPO_ROOT / ".venv-langfuse3" / "bin" / "python"
+LANGFUSE4_PYTHON = REPO_ROOT / ".venv-langfuse4" / "bin" / "python"
+# traceloop-sdk and the OTLP/JSON exporter pin an older OpenTelemetry than `.venv` has.
+OTEL_CONTRIB_PYTHON = REPO_ROOT / ".venv-otel-contrib" / "bin" / "python"
 
 PUBLIC_KEY = "pk-lf-e2e-0123456789"
 SECRET_KEY = "sk-lf-e2e-9876543210"
@@ -301,6 +305,27 @@ def langfuse3_python() -> Path:
     """The interpreter of the separate virtualenv with langfuse 3.x (the seed's API)."""
     require(LANGFUSE3_PYTHON.exists(), f"{LANGFUSE3_PYTHON} does not exist")
     return LANGFUSE3_PYTHON
+
+
+@pytest.fixture(scope="session")
+def langfuse4_python() -> Path:
+    """The interpreter of the separate virtualenv with langfuse 4.x (and LangChain)."""
+    require(LANGFUSE4_PYTHON.exists(), f"{LANGFUSE4_PYTHON} does not exist")
+    return LANGFUSE4_PYTHON
+
+
+@pytest.fixture(scope="session")
+def otel_contrib_python() -> Path:
+    """The interpreter of the virtualenv with traceloop-sdk and the OTLP/JSON exporter."""
+    require(OTEL_CONTRIB_PYTHON.exists(), f"{OTEL_CONTRIB_PYTHON} does not exist")
+    return OTEL_CONTRIB_PYTHON
+
+
+@pytest.fixture(scope="session")
+def node4(node: str) -> str:
+    """Node, with the Langfuse JS 4.x client's node modules (`clients/js4`) installed."""
+    require((JS4_CLIENTS / "node_modules").is_dir(), f"{JS4_CLIENTS}/node_modules is missing")
+    return node
 
 
 @pytest.fixture(scope="session")

@@ -414,6 +414,19 @@ def test_vercel_agent_spans_do_not_count_their_steps_usage_again() -> None:
     assert (elsewhere.input_tokens, elsewhere.total_cost) == (100, 1.0)
 
 
+def test_vercel_call_spans_do_not_count_their_steps_usage_again() -> None:
+    # As ai 6.x sends them: the generateText span repeats the sum of its doGenerate steps.
+    call = {"ai.operationId": "ai.generateText", "ai.model.id": "gpt-4o-mini"}
+    call |= {"ai.usage.inputTokens": 81, "ai.usage.outputTokens": 21}
+    step = {**call, "ai.operationId": "ai.generateText.doGenerate", "ai.usage.inputTokens": 33}
+    in_scope = make_resource(scope_name="ai")
+    outer = mapped(attributes=call, resource=in_scope)
+    inner = mapped(attributes=step, resource=in_scope)
+    assert (outer.type, outer.model, outer.usage, outer.input_tokens) == ("SPAN", None, {}, 0)
+    assert (inner.type, inner.model, inner.input_tokens) == ("GENERATION", "gpt-4o-mini", 33)
+    assert mapped(attributes=call).input_tokens == 81
+
+
 @pytest.mark.parametrize(
     "attributes",
     [

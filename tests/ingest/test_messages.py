@@ -121,6 +121,51 @@ def test_a_single_choice_event_is_unwrapped_and_several_are_a_list() -> None:
     assert output_of({}, two) == [{"index": 0, "message": "a"}, {"index": 1, "message": "b"}]
 
 
+def test_a_choice_message_sent_as_json_text_is_decoded() -> None:
+    message = json.dumps({"role": "assistant", "content": "Paris"})
+    events = (make_event("gen_ai.choice", index=0, message=message),)
+    assert output_of({}, events) == {
+        "index": 0,
+        "message": {"role": "assistant", "content": "Paris"},
+    }
+    plain = (make_event("gen_ai.choice", index=0, message="not json"),)
+    assert output_of({}, plain) == {"index": 0, "message": "not json"}
+
+
+def test_the_operation_details_event_holds_the_messages() -> None:
+    inputs = json.dumps([{"role": "user", "parts": [{"type": "text", "content": "hi"}]}])
+    outputs = json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": "yo"}]}])
+    system = json.dumps([{"type": "text", "content": "be terse"}])
+    details = {
+        "gen_ai.input.messages": inputs,
+        "gen_ai.output.messages": outputs,
+        "gen_ai.system_instructions": system,
+    }
+    events = (make_event("gen_ai.client.inference.operation.details", **details),)
+    span = make_span(events=events)
+    found_input, found_output = extract_input(span), extract_output(span)
+    assert found_input is not None and found_output is not None
+    assert found_input.value == [
+        {"role": "system", "content": json.loads(system)},
+        *json.loads(inputs),
+    ]
+    assert found_output.value == outputs
+    # Event attributes are not span attributes: none is reported as consumed.
+    assert (found_input.keys, found_output.keys) == ((), ())
+
+
+def test_message_events_win_over_the_operation_details_event() -> None:
+    details = {"gen_ai.input.messages": "[]", "gen_ai.output.messages": "[]"}
+    events = (
+        make_event("gen_ai.client.inference.operation.details", **details),
+        make_event("gen_ai.user.message", content="hi"),
+        make_event("gen_ai.choice", index=0, message="yo"),
+    )
+    assert input_of({}, events) == [{"role": "user", "content": "hi"}]
+    assert output_of({}, events) == {"index": 0, "message": "yo"}
+    assert input_of({"input.value": "oi"}, events[:1]) == "[]"
+
+
 def test_events_lose_to_langfuse_keys_but_beat_openinference() -> None:
     events = (make_event("gen_ai.user.message", content="event"),)
     assert input_of({"langfuse.observation.input": "lf", "input.value": "oi"}, events) == "lf"

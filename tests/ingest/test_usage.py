@@ -9,6 +9,7 @@ import pytest
 from skein.ingest.usage import (
     detail_map,
     is_vercel_agent,
+    is_vercel_aggregate,
     number,
     read_cost,
     read_model,
@@ -58,6 +59,46 @@ def test_vercel_agent_spans_are_recognised_only_in_the_ai_scope() -> None:
     assert is_vercel_agent(attributes, "ai")
     assert not is_vercel_agent(attributes, "openinference")
     assert not is_vercel_agent({"gen_ai.operation.name": "chat"}, "ai")
+
+
+@pytest.mark.parametrize(
+    ("attributes", "scope", "aggregate"),
+    [
+        ({"gen_ai.operation.name": "invoke_agent"}, "ai", True),
+        ({"ai.operationId": "ai.generateText"}, "ai", True),
+        ({"ai.operationId": "ai.streamObject"}, "ai", True),
+        ({"ai.operationId": "ai.embedMany"}, "ai", True),
+        ({"ai.operationId": "ai.generateText.doGenerate"}, "ai", False),
+        ({"ai.operationId": "ai.toolCall"}, "ai", False),
+        ({"ai.operationId": "ai.generateText"}, "my-scope", False),
+        ({"ai.operationId": ["ai.generateText"]}, "ai", False),
+    ],
+)
+def test_vercel_aggregate_spans(attributes: dict[str, Any], scope: str, aggregate: bool) -> None:
+    assert is_vercel_aggregate(attributes, scope) is aggregate
+
+
+def test_vercel_ai6_token_details_are_split_out_not_added() -> None:
+    attributes = {
+        "ai.usage.inputTokens": 21,
+        "ai.usage.inputTokenDetails.noCacheTokens": 15,
+        "ai.usage.inputTokenDetails.cacheReadTokens": 6,
+        "ai.usage.inputTokenDetails.cacheWriteTokens": 2,
+        "ai.usage.outputTokens": 7,
+        "ai.usage.outputTokenDetails.textTokens": 4,
+        "ai.usage.outputTokenDetails.reasoningTokens": 3,
+        "ai.usage.totalTokens": 28,
+    }
+    usage = read_usage(attributes)
+    assert usage == {
+        "input": 13,
+        "input_cached_tokens": 6,
+        "input_cache_creation": 2,
+        "output": 4,
+        "output_reasoning_tokens": 3,
+        "total": 28,
+    }
+    assert token_counts(usage) == (21, 7, 28)
 
 
 def test_model_parameters_precedence() -> None:

@@ -47,7 +47,7 @@ from skein.ingest.conventions import (
 )
 from skein.ingest.messages import Found, extract_input, extract_output
 from skein.ingest.usage import (
-    is_vercel_agent,
+    is_vercel_aggregate,
     read_cost,
     read_model,
     read_model_parameters,
@@ -330,7 +330,7 @@ def _observation(
     span: Span, start_ns: int, end_ns: int, trace: TraceAttributes, python_repr: bool
 ) -> Observation:
     attributes = span.attributes
-    aggregate = is_vercel_agent(attributes, span.resource.scope_name)
+    aggregate = is_vercel_aggregate(attributes, span.resource.scope_name)
     model = None if aggregate else read_model(attributes)
     kind = observation_type(span, model)
     found_input, found_output = extract_input(span), extract_output(span)

@@ -5,7 +5,8 @@ Each side is read on its own: the first rule that yields a value wins (langfuse-
 
     Langfuse      langfuse.observation.input / .output
     Vercel AI     ai.prompt.messages, ai.prompt, ai.toolCall.args / ai.response.text (+toolCalls), …
-    GenAI events  gen_ai.{system,user,assistant,tool}.message / gen_ai.choice
+    GenAI events  gen_ai.{system,user,assistant,tool}.message / gen_ai.choice, then the
+                  gen_ai.client.inference.operation.details event's message attributes
     MLflow        mlflow.spanInputs / mlflow.spanOutputs
     Traceloop     traceloop.entity.input / .output
     OpenInference input.value / output.value
@@ -36,6 +37,8 @@ ROLE_EVENTS = {
     "gen_ai.tool.message": "tool",
 }
 CHOICE_EVENT = "gen_ai.choice"
+# The current GenAI conventions' one event with a call's messages, as GenAI attributes.
+DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 VERCEL_INPUT_KEYS = ("ai.prompt.messages", "ai.prompt", "ai.toolCall.args")
 VERCEL_OUTPUT_KEYS = (
     "ai.result.text",
@@ -109,10 +112,34 @@ def _event_input(span: Span) -> Found | None:
 
 
 def _event_output(span: Span) -> Found | None:
-    choices = [dict(event.attributes) for event in span.events if event.name == CHOICE_EVENT]
+    choices = [_choice(event.attributes) for event in span.events if event.name == CHOICE_EVENT]
     if not choices:
         return None
     return Found(choices[0] if len(choices) == 1 else choices)
+
+
+def _choice(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A choice event's attributes; a `message` sent as JSON text is decoded."""
+    choice = dict(attributes)
+    if "message" in choice:
+        choice["message"] = loads_or_same(choice["message"])
+    return choice
+
+
+def _details_attributes(span: Span) -> Mapping[str, Any] | None:
+    return next((event.attributes for event in span.events if event.name == DETAILS_EVENT), None)
+
+
+def _details_input(span: Span) -> Found | None:
+    attributes = _details_attributes(span)
+    found = genai_input(attributes) if attributes is not None else None
+    return Found(found.value) if found is not None else None
+
+
+def _details_output(span: Span) -> Found | None:
+    attributes = _details_attributes(span)
+    found = first_key(attributes, ("gen_ai.output.messages",)) if attributes is not None else None
+    return Found(found.value) if found is not None else None
 
 
 def _indexed(prefix: str, unwrap: str = "") -> Rule:
@@ -187,7 +214,11 @@ def _listified(node: Any) -> Any:
 
 
 def _genai_input(span: Span) -> Found | None:
-    attributes = span.attributes
+    return genai_input(span.attributes)
+
+
+def genai_input(attributes: Mapping[str, Any]) -> Found | None:
+    """`gen_ai.input.messages` with `gen_ai.system_instructions` first, or the tool arguments."""
     messages = attributes.get("gen_ai.input.messages")
     system = attributes.get("gen_ai.system_instructions")
     if system is None:
@@ -206,6 +237,7 @@ INPUT_RULES: tuple[Rule, ...] = (
     _keyed("langfuse.observation.input"),
     _keyed(*VERCEL_INPUT_KEYS),
     _event_input,
+    _details_input,
     _keyed("mlflow.spanInputs"),
     _keyed("traceloop.entity.input"),
     _keyed("input.value"),
@@ -217,6 +249,7 @@ OUTPUT_RULES: tuple[Rule, ...] = (
     _keyed("langfuse.observation.output"),
     _vercel_output,
     _event_output,
+    _details_output,
     _keyed("mlflow.spanOutputs"),
     _keyed("traceloop.entity.output"),
     _keyed("output.value"),

@@ -25,7 +25,15 @@ MODEL_KEYS = (
     "model",
 )
 USAGE_PREFIXES = ("gen_ai.usage.", "llm.token_count.", "ai.usage.")
-NOT_USAGE = frozenset({"gen_ai.usage.cost"})
+# Not token counts, or (Vercel AI 6.x) complements of counts already read: the uncached
+# input and text output tokens are `input` / `output` minus their other parts.
+NOT_USAGE = frozenset(
+    {
+        "gen_ai.usage.cost",
+        "ai.usage.inputTokenDetails.noCacheTokens",
+        "ai.usage.outputTokenDetails.textTokens",
+    }
+)
 USAGE_NAMES: Mapping[str, str] = {
     "prompt_tokens": "input",
     "input_tokens": "input",
@@ -46,6 +54,8 @@ USAGE_NAMES: Mapping[str, str] = {
     "prompt_details.cache_read": "input_cached_tokens",
     "prompt_tokens_details.cached_tokens": "input_cached_tokens",
     "cachedInputTokens": "input_cached_tokens",
+    "inputTokenDetails.cacheReadTokens": "input_cached_tokens",
+    "inputTokenDetails.cacheWriteTokens": "input_cache_creation",
     "cache_creation.input_tokens": "input_cache_creation",
     "cache_creation_input_tokens": "input_cache_creation",
     "prompt_details.cache_write": "input_cache_creation",
@@ -55,6 +65,7 @@ USAGE_NAMES: Mapping[str, str] = {
     "completion_details.reasoning": "output_reasoning_tokens",
     "completion_tokens_details.reasoning_tokens": "output_reasoning_tokens",
     "reasoningTokens": "output_reasoning_tokens",
+    "outputTokenDetails.reasoningTokens": "output_reasoning_tokens",
     "completion_details.audio": "output_audio_tokens",
 }
 # Counts that the plain `input` / `output` counters include and that get their own bucket.
@@ -65,6 +76,17 @@ OPENAI_USAGE_KEYS = frozenset({"prompt_tokens", "completion_tokens", "input_toke
 MAX_AMOUNT = 1e15
 MAX_TOKENS = 2**62
 VERCEL_AGENT_OPERATIONS = frozenset({"invoke_agent", "agent_step"})
+# Vercel AI calls whose span wraps the per-step `do*` spans and repeats their totals.
+VERCEL_CALL_OPERATIONS = frozenset(
+    {
+        "ai.generateText",
+        "ai.streamText",
+        "ai.generateObject",
+        "ai.streamObject",
+        "ai.embed",
+        "ai.embedMany",
+    }
+)
 
 
 def read_model(attributes: Mapping[str, Any]) -> str | None:
@@ -84,6 +106,17 @@ def is_vercel_agent(attributes: Mapping[str, Any], scope_name: str) -> bool:
     return (
         scope_name == "ai" and isinstance(operation, str) and operation in VERCEL_AGENT_OPERATIONS
     )
+
+
+def is_vercel_aggregate(attributes: Mapping[str, Any], scope_name: str) -> bool:
+    """A Vercel AI span that repeats its steps' model, usage and cost: counted once, there.
+
+    The agent spans, and the call spans (`ai.generateText`, …) around the `do*` step spans.
+    """
+    if is_vercel_agent(attributes, scope_name):
+        return True
+    operation = attributes.get("ai.operationId")
+    return scope_name == "ai" and isinstance(operation, str) and operation in VERCEL_CALL_OPERATIONS
 
 
 def read_model_parameters(attributes: Mapping[str, Any]) -> str | None:
