@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from skein.fold import depths, fold_session, fold_trace
-from skein.records import Observation
+from skein.fold import ScoreAggregate, aggregate_scores, depths, fold_session, fold_trace
+from skein.records import TRACE_CARRIER_ID, TRACE_CARRIER_TYPE, Observation, Score
 from tests.store.factories import START_NS, make_observation
 
 ROOT, CHILD, GRANDCHILD, SIBLING = "a" * 16, "b" * 16, "c" * 16, "d" * 16
@@ -151,3 +151,94 @@ def test_session_rolls_up_its_traces() -> None:
     assert (rolled.total_tokens, rolled.total_cost) == (7, 1.5)
     assert rolled.user_ids == ("u1", "u2") and rolled.tags == ("x",)
     assert rolled.sources == ("session.id",)
+
+
+# -- Trace carriers (a Langfuse trace-create's own values) -----------------------------------
+
+
+def carrier(start_offset: int = 100, **trace: Any) -> Observation:
+    return make_observation(
+        id=TRACE_CARRIER_ID,
+        type=TRACE_CARRIER_TYPE,
+        name=trace.get("name") or "",
+        start_ns=START_NS + start_offset,
+        end_ns=START_NS + start_offset,
+        trace=trace,
+    )
+
+
+def test_a_carrier_outranks_the_root_and_fills_only_what_it_sets() -> None:
+    spans = tree(root={"name": "root-name", "user_id": "u-root", **session("from-root")})
+    statement = carrier(**session("from-trace-create", "trace-create.sessionId"), name="chat")
+
+    folded = fold_trace([*spans, statement])
+
+    assert (folded.session_id, folded.session_source) == (
+        "from-trace-create",
+        "trace-create.sessionId",
+    )
+    assert folded.name == "chat" and folded.user_id == "u-root"
+
+
+def test_a_carrier_is_not_counted_as_an_observation() -> None:
+    spans = tree()
+    with_carrier = fold_trace([*spans, carrier(start_offset=-50)])
+    without = fold_trace(spans)
+
+    assert with_carrier.observation_count == without.observation_count == 4
+    assert with_carrier.root_id == without.root_id == ROOT
+    assert with_carrier.start_ns == START_NS - 50 and with_carrier.name == "root"
+
+
+def test_trace_io_comes_from_the_carrier_if_it_has_it_else_from_the_root() -> None:
+    spans = tree()
+
+    assert fold_trace([*spans, carrier(input="q")]).input_id == TRACE_CARRIER_ID
+    assert fold_trace([*spans, carrier()]).input_id == ROOT
+
+
+def test_a_trace_of_only_a_carrier_has_no_root_and_no_observations() -> None:
+    folded = fold_trace([carrier(name="lonely", **session("s1"))])
+
+    assert (folded.root_id, folded.observation_count, folded.name) == (None, 0, "lonely")
+    assert folded.session_id == "s1"
+
+
+# -- Score aggregates ------------------------------------------------------------------------
+
+
+def score(name: str, data_type: str, value: float | None, text: str | None = None) -> Score:
+    return Score(f"{name}-{value}-{text}", name, data_type, value, text, START_NS)
+
+
+def test_numeric_scores_are_summarised_and_the_others_counted_per_value() -> None:
+    scores = [
+        score("quality", "NUMERIC", 0.5),
+        score("quality", "NUMERIC", 1.0),
+        score("quality", "NUMERIC", 0.0),
+        score("mood", "CATEGORICAL", None, "happy"),
+        score("mood", "CATEGORICAL", None, "sad"),
+        score("mood", "CATEGORICAL", None, "happy"),
+        score("ok", "BOOLEAN", 1.0, "True"),
+    ]
+
+    aggregates = aggregate_scores(reversed(scores))
+
+    assert list(aggregates) == ["mood", "ok", "quality"]
+    assert aggregates["quality"] == ScoreAggregate("NUMERIC", 3, 0.5, 0.0, 1.0, {})
+    assert aggregates["mood"] == ScoreAggregate("CATEGORICAL", 3, values={"happy": 2, "sad": 1})
+    assert aggregates["ok"] == ScoreAggregate("BOOLEAN", 1, values={"True": 1})
+
+
+def test_a_name_with_several_types_is_mixed() -> None:
+    aggregate = aggregate_scores([score("x", "NUMERIC", 2.0), score("x", "BOOLEAN", 0.0, "False")])
+
+    assert aggregate["x"] == ScoreAggregate("MIXED", 2, 2.0, 2.0, 2.0, {"False": 1})
+
+
+def test_a_session_carries_the_aggregates_it_is_given() -> None:
+    trace = fold_trace(tree(root=session("s1")))
+    aggregates = aggregate_scores([score("q", "NUMERIC", 1.0)])
+
+    assert fold_session("s1", [trace], aggregates).scores == aggregates
+    assert fold_session("s1", [trace]).scores == {}

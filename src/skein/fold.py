@@ -9,15 +9,20 @@ Which span's trace-level value wins (design.md, rule 2): a root span's value if 
 one, else the value on the shallowest span that has one, ties broken by the earliest start
 and then by span id. A root has no parent or was marked `langfuse.internal.as_root`; a span
 whose parent never arrived counts from its highest known ancestor.
+
+A trace's own statement (a Langfuse `trace-create`, stored as a carrier row of type
+TRACE_CARRIER_TYPE) outranks every span: its values win, and spans fill in what it leaves
+unset. The carrier is not an observation: it is left out of the counts and the root.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from skein.records import Observation
+from skein.records import TRACE_CARRIER_TYPE, Observation, Score
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +77,27 @@ class SessionSummary:
     tags: tuple[str, ...] = ()
     environments: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    scores: Mapping[str, ScoreAggregate] = field(default_factory=dict)
 
     @property
     def duration_ns(self) -> int:
         return self.last_ns - self.first_ns
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreAggregate:
+    """The scores of one name: numeric ones summarised, categorical and boolean ones counted.
+
+    `data_type` is the scores' type, or "MIXED" when they differ; `count` counts them all;
+    `average`/`minimum`/`maximum` cover the NUMERIC ones; `values` counts each string value.
+    """
+
+    data_type: str
+    count: int
+    average: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    values: Mapping[str, int] = field(default_factory=dict)
 
 
 def depths(observations: Sequence[Observation]) -> dict[str, int]:
@@ -97,21 +119,31 @@ def depths(observations: Sequence[Observation]) -> dict[str, int]:
 def rank(observations: Sequence[Observation]) -> list[Observation]:
     """Observations in the order their trace-level values take precedence."""
     depth = depths(observations)
-    return sorted(observations, key=lambda o: (not o.is_root, depth[o.id], o.start_ns, o.id))
+    return sorted(
+        observations,
+        key=lambda o: (not is_carrier(o), not o.is_root, depth[o.id], o.start_ns, o.id),
+    )
+
+
+def is_carrier(observation: Observation) -> bool:
+    """Whether this row holds a trace's own statement rather than an observation."""
+    return observation.type == TRACE_CARRIER_TYPE
 
 
 def fold_trace(observations: Sequence[Observation]) -> TraceSummary:
-    """Fold the observations of one trace (at least one) into its summary."""
+    """Fold the observations of one trace (at least one, or its carrier) into its summary."""
     ranked = rank(observations)
     first = ranked[0]
+    members = [o for o in ranked if not is_carrier(o)]
+    root = members[0] if members else None
     session = _first(ranked, lambda o: o.trace.session_id)
     user = _first(ranked, lambda o: o.trace.user_id)
-    known = {o.id for o in observations}
+    known = {o.id for o in members}
     return TraceSummary(
         trace_id=first.trace_id,
         start_ns=min(o.start_ns for o in observations),
         end_ns=max(o.end_ns for o in observations),
-        name=_value(ranked, lambda o: o.trace.name) or first.name,
+        name=_value(ranked, lambda o: o.trace.name) or (root.name if root else None),
         session_id=session.trace.session_id if session else None,
         session_source=session.trace.session_source if session else None,
         user_id=user.trace.user_id if user else None,
@@ -122,23 +154,29 @@ def fold_trace(observations: Sequence[Observation]) -> TraceSummary:
         environment=_value(ranked, _named_environment) or "default",
         release=_value(ranked, lambda o: o.release),
         version=_value(ranked, lambda o: o.version),
-        root_id=first.id,
+        root_id=root.id if root else None,
         input_id=_io_source(ranked, lambda o: o.trace.input),
         output_id=_io_source(ranked, lambda o: o.trace.output),
-        observation_count=len(observations),
-        error_count=sum(o.level == "ERROR" for o in observations),
-        orphan_count=sum(
-            1 for o in observations if not o.is_root and (o.parent_id or "") not in known
-        ),
-        input_tokens=sum(o.input_tokens for o in observations),
-        output_tokens=sum(o.output_tokens for o in observations),
-        total_tokens=sum(o.total_tokens for o in observations),
-        total_cost=sum(o.total_cost or 0.0 for o in observations),
+        observation_count=len(members),
+        error_count=sum(o.level == "ERROR" for o in members),
+        orphan_count=sum(1 for o in members if not o.is_root and (o.parent_id or "") not in known),
+        input_tokens=sum(o.input_tokens for o in members),
+        output_tokens=sum(o.output_tokens for o in members),
+        total_tokens=sum(o.total_tokens for o in members),
+        total_cost=sum(o.total_cost or 0.0 for o in members),
     )
 
 
-def fold_session(session_id: str, traces: Iterable[TraceSummary]) -> SessionSummary:
-    """Roll the summaries of a session's traces (at least one) up into the session."""
+def fold_session(
+    session_id: str,
+    traces: Iterable[TraceSummary],
+    scores: Mapping[str, ScoreAggregate] | None = None,
+) -> SessionSummary:
+    """Roll the summaries of a session's traces (at least one) up into the session.
+
+    `scores` are the aggregates (`aggregate_scores`) of the scores on the session and on its
+    traces and their observations.
+    """
     members = list(traces)
     return SessionSummary(
         session_id=session_id,
@@ -155,6 +193,31 @@ def fold_session(session_id: str, traces: Iterable[TraceSummary]) -> SessionSumm
         tags=_distinct(tag for t in members for tag in t.tags),
         environments=_distinct(t.environment for t in members),
         sources=_distinct(t.session_source for t in members),
+        scores=dict(scores or {}),
+    )
+
+
+def aggregate_scores(scores: Iterable[Score]) -> dict[str, ScoreAggregate]:
+    """Scores summarised per name, names in sorted order."""
+    by_name: dict[str, list[Score]] = {}
+    for score in scores:
+        by_name.setdefault(score.name, []).append(score)
+    return {name: _aggregate(by_name[name]) for name in sorted(by_name)}
+
+
+def _aggregate(scores: Sequence[Score]) -> ScoreAggregate:
+    types = {s.data_type for s in scores}
+    numbers = sorted(s.value for s in scores if s.data_type == "NUMERIC" and s.value is not None)
+    counted = Counter(
+        s.string_value for s in scores if s.data_type != "NUMERIC" and s.string_value is not None
+    )
+    return ScoreAggregate(
+        data_type=types.pop() if len(types) == 1 else "MIXED",
+        count=len(scores),
+        average=sum(numbers) / len(numbers) if numbers else None,
+        minimum=numbers[0] if numbers else None,
+        maximum=numbers[-1] if numbers else None,
+        values=dict(sorted(counted.items())),
     )
 
 
@@ -173,8 +236,8 @@ def _named_environment(observation: Observation) -> str | None:
 
 def _io_source(ranked: Sequence[Observation], get: Any) -> str | None:
     """The observation whose trace-level I/O wins, else the root observation."""
-    found = _first(ranked, get)
-    return (found or ranked[0]).id
+    found = _first(ranked, get) or next((o for o in ranked if not is_carrier(o)), ranked[0])
+    return found.id
 
 
 def _merged_metadata(ranked: Sequence[Observation]) -> dict[str, Any]:

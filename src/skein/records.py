@@ -13,7 +13,7 @@ Times are integers in nanoseconds since the Unix epoch. Ids are lowercase hex st
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -35,6 +35,11 @@ OBSERVATION_TYPES = (
     "GUARDRAIL",
 )
 LEVELS = ("DEBUG", "DEFAULT", "WARNING", "ERROR")
+# A Langfuse `trace-create` is stored as one extra row of its trace: this type and id, rooted,
+# carrying the trace's own values. `fold_trace` ranks it first and leaves it out of the counts;
+# observation lists leave it out.
+TRACE_CARRIER_TYPE = "TRACE"
+TRACE_CARRIER_ID = ""
 
 STATUS_UNSET = 0
 STATUS_OK = 1
@@ -159,13 +164,72 @@ class Observation:
     prompt_name: str | None = None
     prompt_version: int | None = None
     trace: TraceAttributes = field(default_factory=TraceAttributes)
+    # Where `cost` came from: "sdk" (sent), "price:<id>" (Skein's price table) or
+    # "project-price:<id>" (the project's own price); None without a cost.
+    cost_source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPatch:
+    """The values one Langfuse ingestion event sets on one observation or trace.
+
+    `kind` is "observation" or "trace"; `target_id` is that observation's or trace's id.
+    `values` maps field names to JSON values, only those the event set. The store keeps every
+    patch (one per target and event id: a re-sent event changes nothing) and rebuilds the
+    target by merging all its patches (`skein.patches`).
+    """
+
+    kind: str
+    target_id: str
+    event_id: str
+    timestamp_ns: int
+    is_update: bool
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A score on a trace, an observation (with its trace) or a session.
+
+    NUMERIC scores have `value`; BOOLEAN ones `value` 0 or 1 and `string_value` "True" or
+    "False"; CATEGORICAL ones `string_value` (and `value` when sent as a number).
+    """
+
+    id: str
+    name: str
+    data_type: str
+    value: float | None
+    string_value: str | None
+    timestamp_ns: int
+    trace_id: str | None = None
+    observation_id: str | None = None
+    session_id: str | None = None
+    source: str = "API"
+    comment: str | None = None
+    config_id: str | None = None
+    environment: str = "default"
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    created_ns: int = 0
+    updated_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class MappedBatch:
-    """What one ingestion request contributes: stored in one transaction with its neighbours."""
+    """What one ingestion request contributes: stored in one transaction with its neighbours.
+
+    `patches` and `scores` come from the Langfuse batch and score endpoints; `pricing`, when
+    given, is applied to every observation the store rebuilds from patches (cost from prices).
+    """
 
     project_id: str
     observations: tuple[Observation, ...]
     warnings: tuple[IngestWarning, ...] = ()
     rejected: tuple[RejectedSpan, ...] = ()
+    patches: tuple[EventPatch, ...] = ()
+    scores: tuple[Score, ...] = ()
+    pricing: Callable[[Observation], Observation] | None = None
+
+    @property
+    def size(self) -> int:
+        """How many items it brings to write (for the writer's queue limits)."""
+        return len(self.observations) + len(self.patches) + len(self.scores)

@@ -1,4 +1,5 @@
-"""What a running server holds: settings, store, writer and authenticator, owned by the lifespan."""
+"""What a running server holds: settings, store, writer, authenticator and the price cache,
+owned by the lifespan."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 
 from skein.ingest.writer import BatchWriter
 from skein.keys import Authenticator
+from skein.prices import PriceCache, builtin_prices
 from skein.projects import bootstrap
 from skein.settings import Settings
 from skein.store import open_store
@@ -23,6 +25,7 @@ class Services:
     store: Store
     writer: BatchWriter
     authenticator: Authenticator
+    prices: PriceCache
 
     async def authenticate(self, request: Request) -> str:
         """The project id of the request's key (401 otherwise)."""
@@ -41,7 +44,8 @@ def open_services(settings: Settings, store: Store | None = None) -> Iterator[Se
             active, max_spans=settings.queue_max_spans, batch_spans=settings.write_batch_spans
         )
         try:
-            yield Services(settings, active, writer, Authenticator(active))
+            prices = PriceCache(active, builtin_prices())
+            yield Services(settings, active, writer, Authenticator(active), prices)
         finally:
             writer.close()
     finally:

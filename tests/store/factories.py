@@ -64,6 +64,7 @@ def make_full_observation(**overrides: Any) -> Observation:
         "version": "7",
         "prompt_name": "greeting",
         "prompt_version": 4,
+        "cost_source": "price:openai-gpt-4o-mini",
         "trace": TraceAttributes(
             session_id="session-1",
             session_source="langfuse.session.id",

@@ -1,6 +1,7 @@
 """The OTLP/HTTP trace receiver: authenticate, read, decode and map, commit, answer.
 
-Decoding and mapping run in one worker-thread hop per request; the answer comes after the
+Decoding, mapping and pricing (cost from the model price table where a generation reports
+usage but no cost) run in one worker-thread hop per request; the answer comes after the
 group commit, in the request's encoding (protobuf or JSON), with `partial_success` naming
 spans that could not be stored while the rest were.
 """
@@ -17,6 +18,7 @@ from starlette.responses import Response
 from skein.errors import BadRequest, PayloadTooLarge
 from skein.ingest.mapping import IngestContext, map_request
 from skein.ingest.otlp import decode_request, encode_response, is_json
+from skein.prices import PriceCache, priced_batch
 from skein.records import MappedBatch, RejectedSpan
 from skein.services import Services
 
@@ -36,6 +38,7 @@ async def receive_traces(request: Request) -> Response:
         services.settings.max_decoded_bytes,
         project_id,
         context,
+        services.prices,
     )
     if batch.observations or batch.warnings:
         await asyncio.wrap_future(services.writer.submit(batch))
@@ -92,11 +95,12 @@ def _decode_and_map(
     max_decoded_bytes: int,
     project_id: str,
     context: IngestContext,
+    prices: PriceCache,
 ) -> MappedBatch:
     decoded = decode_request(
         body, content_type, content_encoding, max_decoded_bytes=max_decoded_bytes
     )
-    return map_request(decoded, project_id, context)
+    return priced_batch(map_request(decoded, project_id, context), prices.book(project_id))
 
 
 def _header(request: Request, name: str) -> str | None:

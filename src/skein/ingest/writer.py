@@ -48,7 +48,7 @@ class BatchWriter:
 
     def submit(self, batch: MappedBatch) -> Future[None]:
         future: Future[None] = Future()
-        size = len(batch.observations)
+        size = batch.size
         with self._cond:
             if self._closed:
                 raise Overloaded("server is shutting down", retry_after=5)
@@ -95,7 +95,7 @@ class BatchWriter:
             while self._pending and (not group or spans < self._batch_spans):
                 item = self._pending.popleft()
                 group.append(item)
-                spans += len(item[0].observations)
+                spans += item[0].size
             self._pending_spans -= spans
             self._in_flight = len(group)
             return group

@@ -1,0 +1,71 @@
+"""`POST /api/public/ingestion`: Langfuse batch events, answered per event with a 207.
+
+Authenticate, read the body (up to `max_body_bytes`, else 413), read every event in a worker
+thread (`skein.ingest.langfuse`), submit what the usable events contribute to the group-commit
+writer with the project's prices, and answer once it is committed:
+
+    207 {"successes": [{"id", "status": 201}],
+         "errors": [{"id", "status": 400, "message", "error"}]}
+
+A body that is not `{"batch": [...]}` JSON is a 400; a compressed body is refused with 415.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from skein.errors import BadRequest, UnsupportedMediaType
+from skein.ingest.langfuse import IngestionBatch, read_batch
+from skein.ingest.receiver import read_body
+from skein.prices import pricing_for
+from skein.records import MappedBatch
+from skein.services import Services
+
+MULTI_STATUS = 207
+
+
+async def ingest_batch(request: Request) -> JSONResponse:
+    services: Services = request.app.state.services
+    project_id = await services.authenticate(request)
+    refuse_compressed(request)
+    body = await read_body(request, services.settings.max_body_bytes)
+    read = await run_in_threadpool(_read, body, time.time_ns())
+    if read.patches or read.scores or read.warnings:
+        book = await run_in_threadpool(services.prices.book, project_id)
+        batch = MappedBatch(
+            project_id,
+            (),
+            read.warnings,
+            patches=read.patches,
+            scores=read.scores,
+            pricing=pricing_for(book),
+        )
+        await asyncio.wrap_future(services.writer.submit(batch))
+    return JSONResponse(read.answer(), status_code=MULTI_STATUS)
+
+
+def refuse_compressed(request: Request) -> None:
+    encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
+    if encoding != "identity":
+        raise UnsupportedMediaType(
+            f"content encoding {encoding!r} is not accepted here; send the JSON uncompressed"
+        )
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON document of a request body; BadRequest when it is not JSON."""
+    try:
+        return json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise BadRequest(f"the body is not JSON: {error}") from None
+
+
+def _read(body: bytes, received_ns: int) -> IngestionBatch:
+    return read_batch(parse_json(body), received_ns=received_ns)
