@@ -104,11 +104,22 @@ def test_a_body_that_is_not_a_batch_gets_400(api: Api, content: bytes) -> None:
     assert_error(response, 400)
 
 
-def test_a_compressed_body_gets_415(api: Api) -> None:
+def test_a_gzipped_batch_is_decompressed(api: Api) -> None:
+    document = {"batch": [event("e1", "trace-create", id="t1", sessionId="s-gzip")]}
     headers = {**api.auth_a, "content-type": "application/json", "content-encoding": "gzip"}
-    response = api.client.post(INGESTION, content=gzip.compress(b'{"batch": []}'), headers=headers)
+    body = gzip.compress(json.dumps(document).encode())
+    response = api.client.post(INGESTION, content=body, headers=headers)
 
-    assert_error(response, 415)
+    assert response.status_code == 207 and response.json()["errors"] == []
+    assert api.store.get_session(api.project_a, "s-gzip") is not None
+
+
+@pytest.mark.parametrize(("encoding", "status"), [("gzip", 400), ("br", 415)])
+def test_a_body_in_a_bad_encoding_is_refused(api: Api, encoding: str, status: int) -> None:
+    headers = {**api.auth_a, "content-type": "application/json", "content-encoding": encoding}
+    response = api.client.post(INGESTION, content=b'{"batch": []}', headers=headers)
+
+    assert_error(response, status)
 
 
 @contextlib.contextmanager

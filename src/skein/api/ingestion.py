@@ -7,7 +7,8 @@ writer with the project's prices, and answer once it is committed:
     207 {"successes": [{"id", "status": 201}],
          "errors": [{"id", "status": 400, "message", "error"}]}
 
-A body that is not `{"batch": [...]}` JSON is a 400; a compressed body is refused with 415.
+A body that is not `{"batch": [...]}` JSON is a 400; gzip and deflate bodies are decompressed
+(bounded by the decoded-size limit, like OTLP).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from skein.errors import BadRequest, UnsupportedMediaType
+from skein.errors import BadRequest
 from skein.ingest.langfuse import IngestionBatch, read_batch
+from skein.ingest.otlp import decompress_body
 from skein.ingest.receiver import read_body
 from skein.prices import pricing_for
 from skein.records import MappedBatch
@@ -34,8 +36,13 @@ MULTI_STATUS = 207
 async def ingest_batch(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     project_id = await services.authenticate(request)
-    refuse_compressed(request)
-    body = await read_body(request, services.settings.max_body_bytes)
+    raw = await read_body(request, services.settings.max_body_bytes)
+    body = await run_in_threadpool(
+        decompress_body,
+        raw,
+        request.headers.get("content-encoding"),
+        limit=services.settings.max_decoded_bytes,
+    )
     read = await run_in_threadpool(_read, body, time.time_ns())
     if read.patches or read.scores or read.warnings:
         book = await run_in_threadpool(services.prices.book, project_id)
@@ -49,14 +56,6 @@ async def ingest_batch(request: Request) -> JSONResponse:
         )
         await asyncio.wrap_future(services.writer.submit(batch))
     return JSONResponse(read.answer(), status_code=MULTI_STATUS)
-
-
-def refuse_compressed(request: Request) -> None:
-    encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
-    if encoding != "identity":
-        raise UnsupportedMediaType(
-            f"content encoding {encoding!r} is not accepted here; send the JSON uncompressed"
-        )
 
 
 def parse_json(body: bytes) -> Any:

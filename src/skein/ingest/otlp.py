@@ -107,7 +107,7 @@ def decode_request(
             f"unsupported content type {content_type!r}; "
             f"OTLP/HTTP accepts {', '.join(ACCEPTED_MEDIA_TYPES)}"
         )
-    data = _decompress(body, content_encoding, max_decoded_bytes)
+    data = decompress_body(body, content_encoding, limit=max_decoded_bytes)
     if media_type == JSON_MEDIA_TYPE:
         return _decode_json(data)
     return _decode_protobuf(data)
@@ -144,7 +144,8 @@ def _response_document(rejected: int, message: str) -> dict[str, Any]:
 # ── Decompression ─────────────────────────────────────────────────────────────────────
 
 
-def _decompress(body: bytes, content_encoding: str | None, limit: int) -> bytes:
+def decompress_body(body: bytes, content_encoding: str | None, *, limit: int) -> bytes:
+    """The body with its HTTP content encoding undone, refused past `limit` bytes."""
     encoding = (content_encoding or "").strip().lower()
     if encoding in ("", "identity"):
         if len(body) > limit:
