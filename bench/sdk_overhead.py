@@ -1,6 +1,6 @@
 """Per-call cost of `@observe` on a trivial function, next to a bare OpenTelemetry span.
 
-    .venv/bin/python bench/sdk_overhead.py [--calls 20000] [--rounds 5]
+    .venv/bin/python bench/sdk_overhead.py [--calls 20000] [--rounds 5] [--json]
 
 Both sides run in the same process, each with its own `TracerProvider` and a
 `BatchSpanProcessor` exporting to a no-op exporter (the queue is made large enough that no
@@ -11,6 +11,7 @@ figure is the best round's mean time per call. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -121,27 +122,47 @@ def print_table(results: list[Result], baseline: float) -> None:
         print(f"{result.name.ljust(width)}  {per_call:7.2f}  {added:13.2f}")
 
 
+PAIRS = (
+    ("@observe() (root, input/output captured)", "bare OTel span (root)"),
+    ("@observe(capture off) (root)", "bare OTel span (root)"),
+    ("@observe() (child of open root)", "bare OTel span (child of open root)"),
+)
+
+
+def measure_all(calls: int, rounds: int) -> list[Result]:
+    os.environ["OTEL_BSP_MAX_QUEUE_SIZE"] = str(QUEUE_SIZE)  # no dropped spans while timing
+    plain = Variant("plain call (no tracing)", trivial, lambda: None)
+    variants = [plain, *bare_otel_variants(), *skein_variants()]
+    return [measure(variant, calls, rounds) for variant in variants]
+
+
+def summary(results: list[Result]) -> dict[str, object]:
+    """µs per call of every variant, and each @observe variant's added cost over its OTel twin."""
+    baseline = results[0].seconds_per_call
+    added = {result.name: result.seconds_per_call - baseline for result in results}
+    return {
+        "us_per_call": {result.name: result.seconds_per_call * 1e6 for result in results},
+        "ratios": [
+            {"skein": skein, "otel": otel, "skein_added_us": added[skein] * 1e6,
+             "otel_added_us": added[otel] * 1e6, "ratio": added[skein] / added[otel]}
+            for skein, otel in PAIRS
+        ],
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     options = parser.parse_args()
-    os.environ["OTEL_BSP_MAX_QUEUE_SIZE"] = str(QUEUE_SIZE)  # no dropped spans while timing
-
-    plain = Variant("plain call (no tracing)", trivial, lambda: None)
-    variants = [plain, *bare_otel_variants(), *skein_variants()]
-    results = [measure(variant, options.calls, options.rounds) for variant in variants]
-    baseline = results[0].seconds_per_call
-    print_table(results, baseline)
-
-    by_name = {result.name: result.seconds_per_call - baseline for result in results}
-    for skein_name, otel_name in [
-        ("@observe() (root, input/output captured)", "bare OTel span (root)"),
-        ("@observe(capture off) (root)", "bare OTel span (root)"),
-        ("@observe() (child of open root)", "bare OTel span (child of open root)"),
-    ]:
-        ratio = by_name[skein_name] / by_name[otel_name]
-        print(f"ratio {skein_name} / {otel_name}: {ratio:.2f}x")
+    results = measure_all(options.calls, options.rounds)
+    if options.json:
+        print(json.dumps(summary(results)))
+        return
+    print_table(results, results[0].seconds_per_call)
+    for pair in summary(results)["ratios"]:  # type: ignore[attr-defined]
+        print(f"ratio {pair['skein']} / {pair['otel']}: {pair['ratio']:.2f}x")
 
 
 if __name__ == "__main__":

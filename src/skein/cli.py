@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from skein import __version__
+from skein.cli_db import add_db_commands, serving
 from skein.cli_demo import add_demo_command
+from skein.cli_doctor import add_doctor_command
 from skein.cli_export import add_export_command
+from skein.cli_sessions import add_sessions_command
 from skein.projects import KeyConflict, bootstrap, create_key, default_project
+from skein.services import open_settings_store
 from skein.settings import Settings
-from skein.store import open_store
 from skein.store.base import Store
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -42,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="address to listen on (SKEIN_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (SKEIN_PORT, default 3000)")
+    serve.add_argument(
+        "--workers", type=int, help="server processes (SKEIN_WORKERS, default 1; PostgreSQL)"
+    )
     _add_database_flags(serve)
     serve.set_defaults(run=run_serve)
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(title="keys")
@@ -58,14 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_database_flags(revoke)
     revoke.set_defaults(run=run_keys_revoke)
     add_export_command(commands)
+    add_sessions_command(commands)
+    add_doctor_command(commands)
     add_demo_command(commands)
+    add_db_commands(commands, _add_database_flags)
     return parser
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
-
-    from skein.app import create_app
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
@@ -76,14 +84,34 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  public key: {created.public_key}")
         print(f"  secret key: {created.secret_key}")
     print(f"Skein {__version__} on http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    with serving(settings):
+        app, factory = _application(args, settings)
+        uvicorn.run(
+            app,
+            factory=factory,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            timeout_keep_alive=settings.keep_alive_seconds,
+            limit_concurrency=settings.limit_concurrency,
+            workers=settings.workers,
+        )
     return 0
+
+
+def _application(args: argparse.Namespace, settings: Settings) -> tuple[Any, bool]:
+    """The app for uvicorn: built here for one process, or by each worker process from an
+    import string, with the command line's settings passed on in the environment."""
+    from skein.app import create_app
+
+    if settings.workers == 1:
+        return create_app(settings), False
+    if settings.resolved_database_url().startswith("sqlite"):
+        raise SystemExit("skein: --workers above 1 needs PostgreSQL (SKEIN_DATABASE_URL)")
+    for name, value in _overrides(args).items():
+        os.environ[f"SKEIN_{name.upper()}"] = str(value)
+    return "skein.app:create_app_from_environment", True
 
 
 def run_keys_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -121,7 +149,7 @@ def run_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _with_store(settings: Settings, action: Callable[[Store], Any]) -> Any:
-    store = open_store(settings.resolved_database_url())
+    store = open_settings_store(settings)
     try:
         return action(store)
     finally:
@@ -134,5 +162,5 @@ def _add_database_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("host", "port", "data_dir", "database_url")
+    names = ("host", "port", "data_dir", "database_url", "workers")
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}

@@ -4,6 +4,7 @@
     ├── BadRequest (400)
     ├── Unauthorized (401)
     ├── NotFound (404)
+    ├── RequestTimeout (408)
     ├── PayloadTooLarge (413)
     ├── UnsupportedMediaType (415)
     └── Overloaded (503, with Retry-After)
@@ -47,6 +48,16 @@ class Unauthorized(SkeinError):
 class NotFound(SkeinError):
     status = 404
     code = "not_found"
+
+
+class RequestTimeout(SkeinError):
+    """The client did not send its request body in time."""
+
+    status = 408
+    code = "request_timeout"
+
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}
 
 
 class PayloadTooLarge(SkeinError):

@@ -14,6 +14,7 @@ from skein.ingest.writer import BatchWriter
 from skein.keys import Authenticator
 from skein.prices import PriceCache, builtin_prices
 from skein.projects import bootstrap
+from skein.repair.rules import SessionRuleCache
 from skein.settings import Settings
 from skein.store import open_store
 from skein.store.base import Store
@@ -26,6 +27,7 @@ class Services:
     writer: BatchWriter
     authenticator: Authenticator
     prices: PriceCache
+    session_rules: SessionRuleCache
 
     async def authenticate(self, request: Request) -> str:
         """The project id of the request's key (401 otherwise)."""
@@ -33,11 +35,20 @@ class Services:
         return await run_in_threadpool(self.authenticator.project_for, header)
 
 
+def open_settings_store(settings: Settings) -> Store:
+    """The store the settings name, opened with their pool size and migration choice."""
+    return open_store(
+        settings.resolved_database_url(),
+        pool_size=settings.database_pool_size,
+        migrate=settings.migrate_on_start,
+    )
+
+
 @contextlib.contextmanager
 def open_services(settings: Settings, store: Store | None = None) -> Iterator[Services]:
     """Open the store (unless given), make sure a keyed project exists, run the writer."""
     owned = store is None
-    active = store if store is not None else open_store(settings.resolved_database_url())
+    active = store if store is not None else open_settings_store(settings)
     try:
         bootstrap(active, settings)
         writer = BatchWriter(
@@ -45,7 +56,8 @@ def open_services(settings: Settings, store: Store | None = None) -> Iterator[Se
         )
         try:
             prices = PriceCache(active, builtin_prices())
-            yield Services(settings, active, writer, Authenticator(active), prices)
+            rules = SessionRuleCache(active)
+            yield Services(settings, active, writer, Authenticator(active), prices, rules)
         finally:
             writer.close()
     finally:

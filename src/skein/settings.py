@@ -6,6 +6,7 @@ Every field is documented in docs/settings.md; a test keeps the two in step.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,13 @@ class Settings(BaseSettings):
         None,
         description="Database URL; default `sqlite:///<data_dir>/skein.db`.",
     )
+    database_pool_size: int = Field(
+        10, gt=0, description="Most PostgreSQL connections one server process opens."
+    )
+    migrate_on_start: bool = Field(
+        True, description="Apply pending PostgreSQL migrations when the server starts."
+    )
+    workers: int = Field(1, gt=0, description="Server processes `skein serve` runs (PostgreSQL).")
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(3000, ge=0, le=65535, description="Port the server listens on.")
     init_public_key: str | None = Field(
@@ -45,7 +53,29 @@ class Settings(BaseSettings):
     write_batch_spans: int = Field(
         20_000, gt=0, description="Most spans committed in one group-commit transaction."
     )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="Longest time a client may take to send a request body (408)."
+    )
+    keep_alive_seconds: int = Field(
+        5, gt=0, description="How long an idle keep-alive connection stays open."
+    )
+    limit_concurrency: int | None = Field(
+        None, gt=0, description="Most connections and tasks at once before answering 503."
+    )
+    max_attribute_chars: int = Field(
+        1_000_000, gt=0, description="Longest span attribute string kept; longer ones are cut."
+    )
+    retention_interval_seconds: float = Field(
+        600.0, gt=0, description="How often the retention job deletes traces past retention."
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    ui_login: Literal["auto", "required"] = Field(
+        "auto",
+        description="Web UI login: `auto` (only when not on loopback) or `required` (always).",
+    )
+    ui_admin_password: SecretStr | None = Field(
+        None, description="Password that logs into the web UI with access to every project."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -20,7 +20,12 @@ from tests.api.factories import Api, api
 
 __all__ = ["api"]  # fixtures
 
-PUBLIC_PATHS = {"/api/public/health", "/api/public/openapi.json", "/openapi.json"}
+PUBLIC_PATHS = {
+    "/api/public/health",
+    "/api/public/ready",
+    "/api/public/openapi.json",
+    "/openapi.json",
+}
 # Bodies these endpoints never read: OTLP metrics are accepted and dropped.
 UNREAD_BODIES = {"/api/public/otel/v1/metrics"}
 PLACEHOLDER = re.compile(r"\{[^}]*\}")

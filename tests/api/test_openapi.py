@@ -72,7 +72,7 @@ def test_every_reference_resolves_and_every_path_parameter_is_declared() -> None
         for operation in item.values():
             declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
             assert declared == names, f"{path}: path parameters {declared} != {names}"
-            assert "200" in operation["responses"]
+            assert any(status.startswith("2") for status in operation["responses"])
 
 
 def test_the_document_is_served_without_a_key(api: Api) -> None:

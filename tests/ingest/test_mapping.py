@@ -1080,3 +1080,31 @@ def test_removed_sdk_calls_leave_no_session(replays: Replays) -> None:
     [handle] = replays["python/a_observe_update_current_trace"]
     assert (handle.level, handle.trace.session_id) == ("ERROR", None)
     assert "update_current_trace" in (handle.status_message or "")
+
+
+# ── Resource metadata made once per request ───────────────────────────────────────────
+
+
+def test_spans_of_one_resource_share_its_metadata_and_match_a_span_mapped_alone() -> None:
+    resource = make_resource(attributes={"service.name": "svc", "blob": b"\x00\xff", "n": 3})
+    spans = tuple(make_span(span_id=f"{i:016x}", resource=resource) for i in range(1, 4))
+    batch = map_request(DecodedRequest(spans), "p", IngestContext())
+    first, second, _ = batch.observations
+    alone, _ = map_span(spans[0], IngestContext())
+    assert first.metadata == alone.metadata
+    assert first.metadata["resourceAttributes"] == {"service.name": "svc", "blob": "AP8=", "n": 3}
+    assert first.metadata["scope"]["name"] == resource.scope_name
+    assert second.metadata["resourceAttributes"] is first.metadata["resourceAttributes"]
+
+
+def test_user_metadata_keys_named_like_resource_keys_are_overridden_in_place() -> None:
+    span = make_span(
+        attributes={
+            "langfuse.observation.metadata.scope": '"mine"',
+            "langfuse.observation.metadata.other": '"kept"',
+        }
+    )
+    observation, _ = map_span(span, IngestContext(ingestion_version=4))
+    assert list(observation.metadata)[:3] == ["scope", "other", "resourceAttributes"]
+    assert observation.metadata["scope"]["name"] == "test-instrumentation"
+    assert observation.metadata["other"] == "kept"

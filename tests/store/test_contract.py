@@ -23,25 +23,30 @@ from tests.store.factories import (
     make_warning,
 )
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 OTHER_PROJECT = "project-b"
 
 StoreFactory = Callable[[], Store]
 
 
-def open_backend(backend: str, directory: Path) -> Store:
-    """The store of one backend, on the same database each time it is called."""
+def backend_url(request: pytest.FixtureRequest, backend: str, directory: Path) -> str:
+    """The database URL of one backend for one test (a fresh PostgreSQL database)."""
     if backend == "sqlite":
-        return open_store(f"sqlite:///{directory / 'skein.db'}")
+        return f"sqlite:///{directory / 'skein.db'}"
+    if backend == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
     raise AssertionError(f"unknown backend {backend}")
 
 
 @pytest.fixture(params=BACKENDS)
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """Opens the store of one backend, on the same database each time it is called."""
     opened: list[Store] = []
+    url = backend_url(request, request.param, tmp_path)
 
     def make() -> Store:
-        store = open_backend(request.param, tmp_path)
+        store = open_store(url)
         opened.append(store)
         return store
 

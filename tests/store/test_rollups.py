@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skein.fold import SessionSummary, TraceSummary, fold_session, fold_trace
 from skein.records import LEVELS, MappedBatch, Observation, TraceAttributes
 from skein.store import open_store
 from skein.store.base import Store
+from tests.postgres_server import PostgresServer
 from tests.store.factories import PROJECT_ID, START_NS, make_observation
+from tests.store.test_contract import BACKENDS
 
 SESSION_IDS = (None, "s1", "s2", "s3")
 # Exact binary fractions: float sums come out the same in any order.
@@ -28,14 +31,31 @@ MANY = 10_000
 T = TypeVar("T")
 
 
-@contextmanager
-def fresh_store() -> Iterator[Store]:
-    with tempfile.TemporaryDirectory() as directory:
-        store = open_store(f"sqlite:///{Path(directory) / 'skein.db'}")
+# Opens a store on a new, empty database of one backend each time it is entered.
+FreshStore = Callable[[], AbstractContextManager[Store]]
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_store(request: pytest.FixtureRequest) -> FreshStore:
+    """A factory of empty stores (the fixture outlives hypothesis' examples on purpose)."""
+
+    @contextmanager
+    def sqlite_store() -> Iterator[Store]:
+        with tempfile.TemporaryDirectory() as directory:
+            with closing(open_store(f"sqlite:///{Path(directory) / 'skein.db'}")) as store:
+                yield store
+
+    @contextmanager
+    def postgres_store() -> Iterator[Store]:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database()
         try:
-            yield store
+            with closing(open_store(url)) as store:
+                yield store
         finally:
-            store.close()
+            server.release_database(url)
+
+    return sqlite_store if request.param == "sqlite" else postgres_store
 
 
 @st.composite
@@ -174,10 +194,12 @@ def assert_state_is_folded_from_scratch(
         assert listed == sorted(members, key=lambda t: (t.start_ns, t.trace_id))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(deliveries())
 def test_rollups_do_not_depend_on_arrival(
-    delivery: tuple[list[Observation], list[list[MappedBatch]]],
+    fresh_store: FreshStore, delivery: tuple[list[Observation], list[list[MappedBatch]]]
 ) -> None:
     observations, writes = delivery
 

@@ -1,22 +1,13 @@
-"""Comments and session bookmarks (skein.store.sqlite_comments, through SQLiteStore)."""
+"""Comments and session bookmarks (every backend, through the contract suite's
+fixtures)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from skein.store.base import Comment
-from skein.store.sqlite import SQLiteStore
+from skein.store.base import Comment, Store
 from tests.store.factories import PROJECT_ID
+from tests.store.test_contract import make_store, store
 
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    opened = SQLiteStore(str(tmp_path / "skein.db"))
-    yield opened
-    opened.close()
+__all__ = ["make_store", "store"]  # fixtures
 
 
 def comment(id: str, object_id: str = "s1", created_ns: int = 1, **extra: str) -> Comment:
@@ -24,7 +15,7 @@ def comment(id: str, object_id: str = "s1", created_ns: int = 1, **extra: str) -
     return Comment(id=id, object_id=object_id, created_ns=created_ns, **fields)  # type: ignore[arg-type]
 
 
-def test_comments_list_per_object_oldest_first(store: SQLiteStore) -> None:
+def test_comments_list_per_object_oldest_first(store: Store) -> None:
     store.add_comment(PROJECT_ID, comment("b", created_ns=2))
     store.add_comment(PROJECT_ID, comment("a", created_ns=1))
     store.add_comment(PROJECT_ID, comment("c", object_id="s2"))
@@ -35,7 +26,7 @@ def test_comments_list_per_object_oldest_first(store: SQLiteStore) -> None:
     assert store.list_comments(PROJECT_ID, "trace", "s1") == []
 
 
-def test_deleting_a_comment(store: SQLiteStore) -> None:
+def test_deleting_a_comment(store: Store) -> None:
     store.add_comment(PROJECT_ID, comment("a"))
     assert not store.delete_comment("other-project", "a")
     assert store.delete_comment(PROJECT_ID, "a")
@@ -43,7 +34,7 @@ def test_deleting_a_comment(store: SQLiteStore) -> None:
     assert store.list_comments(PROJECT_ID, "session", "s1") == []
 
 
-def test_bookmarks_are_set_once_and_removed(store: SQLiteStore) -> None:
+def test_bookmarks_are_set_once_and_removed(store: Store) -> None:
     store.set_bookmark(PROJECT_ID, "s1", True)
     store.set_bookmark(PROJECT_ID, "s1", True)
     store.set_bookmark(PROJECT_ID, "s2", True)

@@ -1,26 +1,21 @@
-"""Session-id diagnostics (skein.store.sqlite_diagnostics, through SQLiteStore)."""
+"""Session-id diagnostics (every backend, through the contract suite's
+fixtures)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from skein.store.sqlite import SQLiteStore
+from skein.store.base import Store
 from tests.store.factories import PROJECT_ID, START_NS, make_batch, make_observation
+from tests.store.test_contract import make_store, store
 
 MS = 1_000_000
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    opened = SQLiteStore(str(tmp_path / "skein.db"))
-    yield opened
-    opened.close()
+__all__ = ["make_store", "store"]  # fixtures
 
 
-def write_fixture(store: SQLiteStore) -> None:
+def write_fixture(store: Store) -> None:
     """Trace A: root carries s1, child without it (inherits). Trace B: no session.
     Trace C: root carries s2, child carries s3 (a conflict). Trace D: old, no session."""
     a_root = make_observation(
@@ -44,7 +39,7 @@ def write_fixture(store: SQLiteStore) -> None:
     store.write([make_batch(a_root, a_child, b_root, c_root, c_child, d_root)])
 
 
-def test_overall_coverage_counts_the_fold_and_the_carriers(store: SQLiteStore) -> None:
+def test_overall_coverage_counts_the_fold_and_the_carriers(store: Store) -> None:
     write_fixture(store)
     (overall,) = store.session_coverage(PROJECT_ID, from_ns=START_NS)
     assert (overall.traces, overall.traces_in_session) == (3, 2)
@@ -56,7 +51,7 @@ def test_overall_coverage_counts_the_fold_and_the_carriers(store: SQLiteStore) -
     assert everything.traces == 4
 
 
-def test_coverage_by_name_and_sdk(store: SQLiteStore) -> None:
+def test_coverage_by_name_and_sdk(store: Store) -> None:
     write_fixture(store)
     by_name = {c.key: c for c in store.session_coverage(PROJECT_ID, "name", from_ns=START_NS)}
     assert by_name["chat"].traces_in_session == 1 and by_name["chat"].traces == 1
@@ -66,7 +61,7 @@ def test_coverage_by_name_and_sdk(store: SQLiteStore) -> None:
         store.session_coverage(PROJECT_ID, "nonsense")
 
 
-def test_sources_conflicts_and_traces_without_a_session(store: SQLiteStore) -> None:
+def test_sources_conflicts_and_traces_without_a_session(store: Store) -> None:
     write_fixture(store)
     sources = {s.source: (s.traces, s.sessions) for s in store.session_sources(PROJECT_ID)}
     assert sources == {"session.id": (1, 1), "langfuse.session.id": (1, 1)}

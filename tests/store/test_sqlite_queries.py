@@ -1,4 +1,5 @@
-"""The query layer on SQLite: filters, sorts, keyset paging, trace detail, deletes, plans."""
+"""The query layer: filters, sorts, keyset paging, trace detail, deletes (on every backend,
+through the contract suite's fixtures), and SQLite's query plans."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from skein.store.base import (
     ObservationQuery,
     Page,
     SessionQuery,
+    Store,
     TraceQuery,
 )
 from skein.store.keyset import Position, encode_cursor
@@ -32,29 +34,35 @@ from tests.store.query_factories import (
     trace_id_of,
     trace_observations,
 )
+from tests.store.test_contract import make_store, store
 
 OTHER_PROJECT = "project-b"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    opened = SQLiteStore(str(tmp_path / "skein.db"))
-    yield opened
-    opened.close()
+__all__ = ["make_store", "store"]  # fixtures
 
 
 @pytest.fixture
-def seeded(store: SQLiteStore) -> SQLiteStore:
+def seeded(store: Store) -> Store:
     seed(store)
     seed(store, OTHER_PROJECT)  # the same ids in another project must never leak in
     return store
 
 
-def all_sessions(store: SQLiteStore) -> list[SessionSummary]:
+@pytest.fixture
+def sqlite_seeded(tmp_path: Path) -> Iterator[SQLiteStore]:
+    opened = SQLiteStore(str(tmp_path / "skein.db"))
+    seed(opened)
+    seed(opened, OTHER_PROJECT)
+    yield opened
+    opened.close()
+
+
+def all_sessions(store: Store) -> list[SessionSummary]:
     return store.list_sessions(PROJECT_ID, limit=1000)
 
 
-def all_traces(store: SQLiteStore) -> list[TraceSummary]:
+def all_traces(store: Store) -> list[TraceSummary]:
     return store.list_traces(PROJECT_ID, limit=1000)
 
 
@@ -108,7 +116,7 @@ def test_the_query_sorts_and_trace_sorts_are_all_tested() -> None:
 @pytest.mark.parametrize("descending", [True, False])
 @pytest.mark.parametrize("order_by", SESSION_SORTS)
 def test_session_pages_follow_the_sort_and_cover_every_session_once(
-    seeded: SQLiteStore, order_by: str, descending: bool
+    seeded: Store, order_by: str, descending: bool
 ) -> None:
     key = SESSION_KEYS[order_by]
     expected = sorted(all_sessions(seeded), key=lambda s: (key(s), s.session_id))
@@ -125,7 +133,7 @@ def test_session_pages_follow_the_sort_and_cover_every_session_once(
     assert pages == (DATASET_SESSIONS + 1) // 2
 
 
-def matching_sessions(store: SQLiteStore, keep: Callable[[SessionSummary], bool]) -> list[str]:
+def matching_sessions(store: Store, keep: Callable[[SessionSummary], bool]) -> list[str]:
     return sorted(s.session_id for s in all_sessions(store) if keep(s))
 
 
@@ -145,7 +153,7 @@ SESSION_FILTERS: list[tuple[dict[str, Any], Callable[[SessionSummary], bool]]] =
 
 @pytest.mark.parametrize(("filters", "keep"), SESSION_FILTERS)
 def test_session_filters_select_the_matching_sessions(
-    seeded: SQLiteStore, filters: dict[str, Any], keep: Callable[[SessionSummary], bool]
+    seeded: Store, filters: dict[str, Any], keep: Callable[[SessionSummary], bool]
 ) -> None:
     page = seeded.query_sessions(PROJECT_ID, SessionQuery(limit=100, **filters))
 
@@ -155,7 +163,7 @@ def test_session_filters_select_the_matching_sessions(
     assert 0 < len(expected) < DATASET_SESSIONS
 
 
-def test_session_time_range_selects_sessions_active_in_it(seeded: SQLiteStore) -> None:
+def test_session_time_range_selects_sessions_active_in_it(seeded: Store) -> None:
     sessions = sorted(all_sessions(seeded), key=lambda s: s.first_ns)
     middle = sessions[len(sessions) // 2]
     query = SessionQuery(from_ns=middle.first_ns, to_ns=middle.last_ns + 1, limit=100)
@@ -169,7 +177,7 @@ def test_session_time_range_selects_sessions_active_in_it(seeded: SQLiteStore) -
     assert middle.session_id in expected
 
 
-def test_offset_paging_matches_cursor_paging(seeded: SQLiteStore) -> None:
+def test_offset_paging_matches_cursor_paging(seeded: Store) -> None:
     query = SessionQuery(order_by="cost", limit=3)
     first = seeded.query_sessions(PROJECT_ID, query)
     by_cursor = seeded.query_sessions(
@@ -181,7 +189,7 @@ def test_offset_paging_matches_cursor_paging(seeded: SQLiteStore) -> None:
     assert by_offset.total == DATASET_SESSIONS
 
 
-def test_total_is_left_out_when_not_asked_for(seeded: SQLiteStore) -> None:
+def test_total_is_left_out_when_not_asked_for(seeded: Store) -> None:
     assert seeded.query_sessions(PROJECT_ID, SessionQuery(with_total=False)).total is None
 
 
@@ -197,7 +205,7 @@ def test_total_is_left_out_when_not_asked_for(seeded: SQLiteStore) -> None:
         SessionQuery(cursor=encode_cursor(Position("last_activity", False, 1, "s1"))),
     ],
 )
-def test_bad_paging_is_a_bad_request(seeded: SQLiteStore, query: SessionQuery) -> None:
+def test_bad_paging_is_a_bad_request(seeded: Store, query: SessionQuery) -> None:
     with pytest.raises(BadRequest):
         seeded.query_sessions(PROJECT_ID, query)
 
@@ -207,7 +215,7 @@ def test_bad_paging_is_a_bad_request(seeded: SQLiteStore, query: SessionQuery) -
 
 @pytest.mark.parametrize("descending", [True, False])
 @pytest.mark.parametrize("order_by", TRACE_SORTS)
-def test_trace_pages_follow_the_sort(seeded: SQLiteStore, order_by: str, descending: bool) -> None:
+def test_trace_pages_follow_the_sort(seeded: Store, order_by: str, descending: bool) -> None:
     key = TRACE_KEYS[order_by]
     expected = sorted(all_traces(seeded), key=lambda t: (key(t), t.trace_id))
     if descending:
@@ -240,7 +248,7 @@ TRACE_FILTERS: list[tuple[dict[str, Any], Callable[[TraceSummary], bool]]] = [
 
 @pytest.mark.parametrize(("filters", "keep"), TRACE_FILTERS)
 def test_trace_filters_select_the_matching_traces(
-    seeded: SQLiteStore, filters: dict[str, Any], keep: Callable[[TraceSummary], bool]
+    seeded: Store, filters: dict[str, Any], keep: Callable[[TraceSummary], bool]
 ) -> None:
     page = seeded.query_traces(PROJECT_ID, TraceQuery(limit=100, **filters))
 
@@ -250,7 +258,7 @@ def test_trace_filters_select_the_matching_traces(
     assert 0 < len(expected) < len(all_traces(seeded))
 
 
-def test_trace_time_range_bounds_the_start(seeded: SQLiteStore) -> None:
+def test_trace_time_range_bounds_the_start(seeded: Store) -> None:
     starts = sorted(t.start_ns for t in all_traces(seeded))
     low, high = starts[3], starts[-3]
 
@@ -259,7 +267,7 @@ def test_trace_time_range_bounds_the_start(seeded: SQLiteStore) -> None:
     assert sorted(t.start_ns for t in page.items) == [s for s in starts if low <= s < high]
 
 
-def test_trace_io_comes_from_the_trace_attributes_else_the_root(store: SQLiteStore) -> None:
+def test_trace_io_comes_from_the_trace_attributes_else_the_root(store: Store) -> None:
     with_trace_input = TraceSpec(index=0, input="the question")
     plain = TraceSpec(index=1)
     store.write([make_batch(*trace_observations(with_trace_input), *trace_observations(plain))])
@@ -272,7 +280,7 @@ def test_trace_io_comes_from_the_trace_attributes_else_the_root(store: SQLiteSto
     assert set(io) == {trace_id_of(0), trace_id_of(1)}
 
 
-def test_trace_detail_has_the_trace_its_io_and_observations(seeded: SQLiteStore) -> None:
+def test_trace_detail_has_the_trace_its_io_and_observations(seeded: Store) -> None:
     trace_id = trace_id_of(1)
 
     detail = seeded.get_trace_detail(PROJECT_ID, trace_id)
@@ -288,7 +296,7 @@ def test_trace_detail_has_the_trace_its_io_and_observations(seeded: SQLiteStore)
 
 
 def test_session_observations_include_children_without_the_session_id(
-    seeded: SQLiteStore,
+    seeded: Store,
 ) -> None:
     traces = seeded.list_traces(PROJECT_ID, session_id="s2")
     expected = [o for t in traces for o in seeded.list_observations(PROJECT_ID, t.trace_id)]
@@ -300,7 +308,7 @@ def test_session_observations_include_children_without_the_session_id(
 
 
 @pytest.mark.parametrize("descending", [False, True])
-def test_observation_pages_walk_in_start_order(seeded: SQLiteStore, descending: bool) -> None:
+def test_observation_pages_walk_in_start_order(seeded: Store, descending: bool) -> None:
     def fetch(cursor: str | None) -> Page[Observation]:
         query = ObservationQuery(limit=5, cursor=cursor, descending=descending)
         return seeded.query_observations(PROJECT_ID, query)
@@ -326,7 +334,7 @@ OBSERVATION_FILTERS: list[tuple[dict[str, Any], Callable[[Observation], bool]]] 
 
 @pytest.mark.parametrize(("filters", "keep"), OBSERVATION_FILTERS)
 def test_observation_filters(
-    seeded: SQLiteStore, filters: dict[str, Any], keep: Callable[[Observation], bool]
+    seeded: Store, filters: dict[str, Any], keep: Callable[[Observation], bool]
 ) -> None:
     every = [
         o for t in all_traces(seeded) for o in seeded.list_observations(PROJECT_ID, t.trace_id)
@@ -338,7 +346,7 @@ def test_observation_filters(
     assert page.items
 
 
-def test_observations_of_a_user_are_those_of_the_user_traces(seeded: SQLiteStore) -> None:
+def test_observations_of_a_user_are_those_of_the_user_traces(seeded: Store) -> None:
     traces = {t.trace_id for t in all_traces(seeded) if t.user_id == "u1"}
 
     page = seeded.query_observations(PROJECT_ID, ObservationQuery(user_id="u1", limit=100))
@@ -347,7 +355,7 @@ def test_observations_of_a_user_are_those_of_the_user_traces(seeded: SQLiteStore
     assert len(page.items) == 2 * len(traces)
 
 
-def test_observations_without_io_leave_the_text_out(seeded: SQLiteStore) -> None:
+def test_observations_without_io_leave_the_text_out(seeded: Store) -> None:
     query = ObservationQuery(trace_id=trace_id_of(1), with_io=False, with_total=True)
 
     page = seeded.query_observations(PROJECT_ID, query)
@@ -360,7 +368,7 @@ def test_observations_without_io_leave_the_text_out(seeded: SQLiteStore) -> None
     ]
 
 
-def test_observation_ids_of_traces_in_start_order(seeded: SQLiteStore) -> None:
+def test_observation_ids_of_traces_in_start_order(seeded: Store) -> None:
     wanted = [trace_id_of(3), trace_id_of(7), "f" * 32]
 
     found = seeded.get_observation_ids(PROJECT_ID, wanted)
@@ -369,7 +377,7 @@ def test_observation_ids_of_traces_in_start_order(seeded: SQLiteStore) -> None:
     assert found[trace_id_of(3)] == [span_id_of(3, 0), span_id_of(3, 1)]
 
 
-def test_one_observation_by_id(seeded: SQLiteStore) -> None:
+def test_one_observation_by_id(seeded: Store) -> None:
     found = seeded.get_observation(PROJECT_ID, span_id_of(5, 1))
 
     assert found is not None
@@ -380,7 +388,7 @@ def test_one_observation_by_id(seeded: SQLiteStore) -> None:
 # -- Deletes ---------------------------------------------------------------------------------
 
 
-def test_deleting_traces_refolds_their_session(seeded: SQLiteStore) -> None:
+def test_deleting_traces_refolds_their_session(seeded: Store) -> None:
     session = seeded.list_traces(PROJECT_ID, session_id="s2")
     doomed, kept = session[0], session[1:]
     seeded.write([make_batch(warnings=(make_warning(trace_id=doomed.trace_id),))])
@@ -398,7 +406,7 @@ def test_deleting_traces_refolds_their_session(seeded: SQLiteStore) -> None:
     assert seeded.get_trace(OTHER_PROJECT, doomed.trace_id) is not None
 
 
-def test_deleting_a_session_removes_all_its_traces(seeded: SQLiteStore) -> None:
+def test_deleting_a_session_removes_all_its_traces(seeded: Store) -> None:
     traces = seeded.list_traces(PROJECT_ID, session_id="s5")
 
     assert seeded.delete_session(PROJECT_ID, "s5") == len(traces) > 0
@@ -409,7 +417,7 @@ def test_deleting_a_session_removes_all_its_traces(seeded: SQLiteStore) -> None:
     assert seeded.delete_session(PROJECT_ID, "s5") == 0
 
 
-def test_deleting_nothing_deletes_nothing(seeded: SQLiteStore) -> None:
+def test_deleting_nothing_deletes_nothing(seeded: Store) -> None:
     before = all_traces(seeded)
 
     assert seeded.delete_traces(PROJECT_ID, []) == 0
@@ -417,7 +425,7 @@ def test_deleting_nothing_deletes_nothing(seeded: SQLiteStore) -> None:
     assert all_traces(seeded) == before
 
 
-def test_a_late_span_after_a_delete_starts_the_trace_afresh(seeded: SQLiteStore) -> None:
+def test_a_late_span_after_a_delete_starts_the_trace_afresh(seeded: Store) -> None:
     seeded.delete_traces(PROJECT_ID, [trace_id_of(0)])
     late = make_observation(trace_id=trace_id_of(0), id="a" * 16, trace={"session_id": "s0"})
 
@@ -473,18 +481,20 @@ def is_full_scan(step: str) -> bool:
 @pytest.mark.parametrize("with_cursor", [False, True])
 @pytest.mark.parametrize("order_by", SESSION_SORTS)
 def test_every_session_sort_reads_its_index_without_sorting(
-    seeded: SQLiteStore, order_by: str, with_cursor: bool
+    sqlite_seeded: SQLiteStore, order_by: str, with_cursor: bool
 ) -> None:
     cursor = encode_cursor(Position(order_by, True, 1, "s1")) if with_cursor else None
 
-    steps = plan(seeded, session_listing(SessionQuery(order_by=order_by, cursor=cursor)))
+    steps = plan(sqlite_seeded, session_listing(SessionQuery(order_by=order_by, cursor=cursor)))
 
     assert any(step.startswith("SEARCH sessions USING INDEX sessions_by_") for step in steps)
     assert not [s for s in steps if "TEMP B-TREE" in s or is_full_scan(s)]
 
 
-def test_sessions_of_a_user_are_found_through_the_trace_user_index(seeded: SQLiteStore) -> None:
-    steps = plan(seeded, session_listing(SessionQuery(user_id="u1")))
+def test_sessions_of_a_user_are_found_through_the_trace_user_index(
+    sqlite_seeded: SQLiteStore,
+) -> None:
+    steps = plan(sqlite_seeded, session_listing(SessionQuery(user_id="u1")))
 
     assert any(step.startswith("SEARCH traces") and "traces_by_user" in step for step in steps)
     assert not [s for s in steps if is_full_scan(s)]
@@ -502,9 +512,9 @@ def test_sessions_of_a_user_are_found_through_the_trace_user_index(seeded: SQLit
     ],
 )
 def test_trace_lists_by_time_read_an_index_without_sorting(
-    seeded: SQLiteStore, query: TraceQuery
+    sqlite_seeded: SQLiteStore, query: TraceQuery
 ) -> None:
-    steps = plan(seeded, trace_listing(query))
+    steps = plan(sqlite_seeded, trace_listing(query))
 
     assert any(step.startswith("SEARCH traces USING") for step in steps)
     assert not [s for s in steps if "TEMP B-TREE" in s or is_full_scan(s)]
@@ -521,9 +531,9 @@ def test_trace_lists_by_time_read_an_index_without_sorting(
     ],
 )
 def test_observation_lists_search_an_index(
-    seeded: SQLiteStore, query: ObservationQuery, index: str
+    sqlite_seeded: SQLiteStore, query: ObservationQuery, index: str
 ) -> None:
-    steps = plan(seeded, observation_listing(query))
+    steps = plan(sqlite_seeded, observation_listing(query))
 
     assert any(step.startswith(f"SEARCH observations USING INDEX {index}") for step in steps)
     assert not [s for s in steps if is_full_scan(s)]

@@ -147,6 +147,69 @@ def send_turn(server: Server, session_id: str, question: str) -> None:
         client.shutdown()
 
 
+def test_rename_a_session_and_undo_it(demo: tuple[Server, dict[str, str]], page: Any) -> None:
+    server, sessions = demo
+    session_id = sessions["support"]
+    confirmations: list[str] = []
+    page.on("dialog", lambda dialog: (confirmations.append(dialog.message), dialog.accept()))
+    page.goto(f"{server.base_url}/sessions/{session_id}")
+    page.locator("article.turn").nth(1).locator(".turn-split summary").click()
+    assert page.locator("article.turn").nth(1).locator("input[name=new_session_id]").is_visible()
+    screenshot(page, "repair-split")
+    page.locator("details.menu > summary").click()  # closes the split form, opens the menu
+    assert not page.locator("article.turn").nth(1).locator(".turn-split form").is_visible()
+    page.locator("article.turn").first.locator("[data-move-select]").check()
+    assert "1 selected turn" in page.locator("[data-move-count]").inner_text()
+    screenshot(page, "repair-menu")
+    page.fill("input[name=new_session_id] >> nth=0", session_id + "-renamed")
+    page.locator("form[action$='/rename'] button").click()
+    page.wait_for_url(re.compile(re.escape(session_id + "-renamed") + "$"))
+    assert "Rename this session?" in confirmations[0]
+    assert page.locator("h1").inner_text() == session_id + "-renamed"
+    entry = page.locator("#history .history-entry").first
+    assert f"Renamed {session_id} → {session_id}-renamed" in entry.inner_text()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "repair-renamed", full_page=True)
+    entry.locator("button:has-text('Undo')").click()
+    page.wait_for_url(re.compile(re.escape(session_id) + "$"))
+    assert page.locator("h1").inner_text() == session_id
+    assert "undone" in page.locator("#history").inner_text()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "repair-undone", full_page=True)
+
+
+def test_backfill_dry_run_apply_and_undo(demo: tuple[Server, dict[str, str]], page: Any) -> None:
+    server, _ = demo
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(server.base_url + "/diagnostics")
+    page.fill("#repair input[name=key]", "SessionID")
+    page.locator("#repair form:has(input[name=key]) button").click()
+    page.wait_for_selector(".dry-run")
+    assert "batch-42" in page.locator(".dry-run").inner_text()
+    show_section(page, "#repair")
+    screenshot(page, "repair-dry-run")
+    page.locator(".dry-run button:has-text('Apply to 1 trace')").click()
+    page.wait_for_selector(".alert.applied")
+    assert "Backfill by key SessionID · 1 trace changed" in page.locator(".alert").inner_text()
+    show_section(page, "#repair")
+    screenshot(page, "repair-applied")
+    page.locator(".alert.applied button:has-text('Undo')").click()
+    page.wait_for_selector(".alert.applied:has-text('Undid')")
+    assert "undone" in page.locator("#repair-history").inner_text()
+    page.goto(server.base_url + "/sessions/batch-42")
+    assert "Session not found" in page.content()
+
+
+def show_section(page: Any, selector: str) -> None:
+    """Scroll a section to the top of the window, below the sticky bar."""
+    page.evaluate(
+        "(s) => window.scrollTo(0, document.querySelector(s).getBoundingClientRect().top"
+        " + window.scrollY - 68)",
+        selector,
+    )
+
+
 @pytest.mark.parametrize("required", [True, False])
 def test_login_when_required(tmp_path: Path, page: Any, required: bool) -> None:
     settings = {"SKEIN_UI_LOGIN": "required"} if required else {}

@@ -28,6 +28,7 @@ from skein.ingest.otlp import decompress_body
 from skein.ingest.receiver import read_body
 from skein.prices import pricing_for
 from skein.records import MappedBatch
+from skein.repair.rules import ruled_pricing
 from skein.services import Services
 
 MULTI_STATUS = 207
@@ -46,13 +47,14 @@ async def ingest_batch(request: Request) -> JSONResponse:
     read = await run_in_threadpool(_read, body, time.time_ns())
     if read.patches or read.scores or read.warnings:
         book = await run_in_threadpool(services.prices.book, project_id)
+        rule_keys = await run_in_threadpool(services.session_rules.keys, project_id)
         batch = MappedBatch(
             project_id,
             (),
             read.warnings,
             patches=read.patches,
             scores=read.scores,
-            pricing=pricing_for(book),
+            pricing=ruled_pricing(pricing_for(book), rule_keys),
         )
         await asyncio.wrap_future(services.writer.submit(batch))
     return JSONResponse(read.answer(), status_code=MULTI_STATUS)

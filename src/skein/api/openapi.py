@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from skein import __version__
+from skein.api.repair_openapi import repair_paths
 from skein.store.base import MAX_PAGE_SIZE
 
 Spec = dict[str, Any]
@@ -21,6 +22,7 @@ ERROR_RESPONSES = {
     "400": "bad parameters or body",
     "401": "missing or invalid API key",
     "404": "no such object in the key's project",
+    "503": "not ready: the database does not answer, or the write queue is full",
 }
 
 
@@ -77,9 +79,10 @@ def operation(
     body: Spec | None = None,
     errors: tuple[str, ...] = ("400", "401"),
     public: bool = False,
+    status: str = "200",
 ) -> Spec:
-    """One operation: its 200 answer `ok`, and the error answers it can give."""
-    responses: Spec = {"200": ok}
+    """One operation: its `status` (200) answer `ok`, and the error answers it can give."""
+    responses: Spec = {status: ok}
     for status in errors:
         responses[status] = json_response(ERROR_RESPONSES[status], ref("Error"))
     spec: Spec = {"summary": summary, "tags": [tag], "responses": responses}
@@ -273,8 +276,9 @@ def export_paths() -> Spec:
     streamed = {
         "description": "every matching row, streamed; X-Total-Count gives their number",
         "content": {
-            media: {"schema": {"type": "string"}}
-            for media in ("application/x-ndjson", "application/json", "text/csv")
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "text/csv": {"schema": {"type": "string"}},
         },
     }
     return {
@@ -341,7 +345,7 @@ def batch_paths() -> Spec:
         "/api/public/ingestion": {
             "post": operation(
                 "Langfuse batch ingestion: trace, observation and score events", "ingestion",
-                answer, body=ref("IngestionBatch"), errors=("400", "401")),
+                answer, body=ref("IngestionBatch"), errors=("400", "401"), status="207"),
         },
     }  # fmt: skip
 
@@ -377,11 +381,16 @@ def score_paths() -> Spec:
         "one score: {id}; an array: 202 {message: Accepted} or 207 {accepted, rejected, errors}",
         {"type": "object"},
     )
+    created = operation(
+        "Create scores (one object, or an array)",
+        "scores",
+        create,
+        body={"oneOf": [ref("ScoreBody"), {"type": "array", "items": ref("ScoreBody")}]},
+    )
+    created["responses"]["202"] = created["responses"]["207"] = create
     return {
         "/api/public/scores": {
-            "post": operation("Create scores (one object, or an array)", "scores", create,
-                              body={"oneOf": [ref("ScoreBody"),
-                                              {"type": "array", "items": ref("ScoreBody")}]}),
+            "post": created,
             "get": operation("Scores (Langfuse v2 shape)", "scores", listed, [*page, *filters]),
         },
         "/api/public/v2/scores": {
@@ -511,6 +520,11 @@ def service_paths() -> Spec:
         "/api/public/health": {
             "get": operation("Health", "service", json_response("up", ref("Health")),
                              errors=(), public=True),
+        },
+        "/api/public/ready": {
+            "get": operation("Readiness (for a load balancer)", "service",
+                             json_response("ready", ref("Ready")), errors=("503",),
+                             public=True),
         },
         "/api/public/projects": {
             "get": operation("The project of the caller's key", "service",
@@ -737,6 +751,8 @@ def common_schemas() -> Spec:
         "MetaResponse": meta,
         "DeleteResponse": obj(["message"], {"message": STRING}),
         "Health": obj(["status", "version"], {"status": STRING, "version": STRING}),
+        "Ready": obj(["status", "version", "pendingSpans"],
+                     {"status": STRING, "version": STRING, "pendingSpans": INT}),
         "Projects": obj(["data"], {"data": {"type": "array", "items": project}}),
     }
 
@@ -745,7 +761,7 @@ def common_schemas() -> Spec:
 
 PATH_SECTIONS = (
     service_paths, ingestion_paths, write_paths, trace_paths, session_paths, observation_paths,
-    export_paths, prompt_paths, batch_paths, score_paths, model_paths,
+    export_paths, prompt_paths, batch_paths, score_paths, model_paths, repair_paths,
 )  # fmt: skip
 SCHEMA_SECTIONS = (
     common_schemas, trace_schemas, session_schemas, observation_schemas, write_schemas,

@@ -20,6 +20,9 @@ from skein.store.base import MAX_PAGE_SIZE
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 DEFAULT_LIMIT = 50
+# Integers reach the database as 64-bit values; page numbers stay far below that times a page.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_PAGE_NUMBER = 10**12
 TRUE_WORDS = frozenset({"true", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
 
@@ -60,7 +63,7 @@ class Params:
             value = int(raw)
         except ValueError:
             raise BadRequest(f"parameter '{name}' must be an integer, not {raw!r}") from None
-        if value < low or (high is not None and value > high):
+        if value < low or value > (INT64_MAX if high is None else high):
             bounds = f"between {low} and {high}" if high is not None else f"{low} or more"
             raise BadRequest(f"parameter '{name}' must be {bounds}, not {value}")
         return value
@@ -91,7 +94,7 @@ class Params:
 
     def paging(self, default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_PAGE_SIZE) -> Paging:
         return Paging(
-            page=self.integer("page", 1, 1),
+            page=self.integer("page", 1, 1, MAX_PAGE_NUMBER),
             limit=self.integer("limit", default_limit, 1, max_limit),
             cursor=self.text("cursor"),
         )
@@ -126,7 +129,8 @@ def parse_timestamp(name: str, raw: str) -> int:
         raise BadRequest(f"parameter '{name}' must be an ISO 8601 timestamp, not {raw!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return (moment - EPOCH) // MICROSECOND * 1000
+    # Nanoseconds are stored as 64-bit integers: times past 2262 (or before 1677) clamp.
+    return min(max((moment - EPOCH) // MICROSECOND * 1000, INT64_MIN), INT64_MAX)
 
 
 def page_meta(paging: Paging, total: int | None, next_cursor: str | None) -> dict[str, Any]:

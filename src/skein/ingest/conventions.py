@@ -336,7 +336,13 @@ def jsonable(value: Any, depth: int = 0) -> Any:
 
 def _jsonable_container(value: Any, depth: int) -> Any:
     if isinstance(value, Mapping):
-        return {_key_text(key): jsonable(item, depth) for key, item in value.items()}
+        # Most keys and values are plain ASCII text, which needs no conversion and no call.
+        return {
+            key if type(key) is str and key.isascii() else _key_text(key): item
+            if type(item) is str and item.isascii()
+            else jsonable(item, depth)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [jsonable(item, depth) for item in value]
     if isinstance(value, set | frozenset):

@@ -64,6 +64,7 @@ from skein.records import (
     MappedBatch,
     Observation,
     RejectedSpan,
+    Resource,
     Span,
     SpanEvent,
     TraceAttributes,
@@ -178,9 +179,10 @@ def map_request(decoded: DecodedRequest, project_id: str, context: IngestContext
     warnings: list[IngestWarning] = []
     rejected = list(decoded.rejected)
     indexes = request_indexes(len(decoded.spans), decoded.rejected)
+    resources = ResourceMetadata()
     for index, span in zip(indexes, decoded.spans, strict=True):
         try:
-            observation, span_warnings = map_span(span, context)
+            observation, span_warnings = map_span(span, context, resources)
         except MappingError as error:
             rejected.append(_rejected(index, span, str(error)))
             continue
@@ -210,8 +212,12 @@ def _rejected(index: int, span: Span, reason: str) -> RejectedSpan:
     return RejectedSpan(index, reason, span.trace_id or None, span.span_id or None)
 
 
-def map_span(span: Span, context: IngestContext) -> tuple[Observation, list[IngestWarning]]:
-    """One span as an observation, with the warnings about what was worked around."""
+def map_span(
+    span: Span, context: IngestContext, resources: ResourceMetadata | None = None
+) -> tuple[Observation, list[IngestWarning]]:
+    """One span as an observation, with the warnings about what was worked around.
+
+    `resources` shares the metadata made of each resource between the spans of a request."""
     _check_ids(span)
     start_ns, end_ns = span_times(span)
     python_repr = sends_python_repr(context)
@@ -221,7 +227,8 @@ def map_span(span: Span, context: IngestContext) -> tuple[Observation, list[Inge
         message = f"span ends {start_ns - end_ns} ns before it starts; end set to its start"
         warnings.append(_warning(span, "end_before_start", message))
         end_ns = start_ns
-    return _observation(span, start_ns, end_ns, trace, python_repr), warnings
+    memo = resources if resources is not None else ResourceMetadata()
+    return _observation(span, start_ns, end_ns, trace, python_repr, memo), warnings
 
 
 def read_session_id(attributes: Mapping[str, Any]) -> tuple[str | None, str | None, list[str]]:
@@ -327,7 +334,12 @@ def trace_attributes(
 
 
 def _observation(
-    span: Span, start_ns: int, end_ns: int, trace: TraceAttributes, python_repr: bool
+    span: Span,
+    start_ns: int,
+    end_ns: int,
+    trace: TraceAttributes,
+    python_repr: bool,
+    resources: ResourceMetadata,
 ) -> Observation:
     attributes = span.attributes
     aggregate = is_vercel_aggregate(attributes, span.resource.scope_name)
@@ -352,7 +364,9 @@ def _observation(
         status_message=status_message(span),
         input=as_text(found_input.value) if found_input else None,
         output=as_text(found_output.value) if found_output else None,
-        metadata=observation_metadata(span, used_keys, python_repr=python_repr),
+        metadata=observation_metadata(
+            span, used_keys, python_repr=python_repr, resources=resources
+        ),
         model=model,
         model_parameters=None if aggregate else read_model_parameters(attributes),
         usage=usage,
@@ -532,8 +546,34 @@ def prompt_version(value: Any) -> int | None:
 # ── Metadata ──────────────────────────────────────────────────────────────────────────
 
 
+class ResourceMetadata:
+    """The JSON-safe `resourceAttributes` and `scope` metadata of each resource, made once.
+
+    A request's spans share one or a few `Resource` objects; their metadata is made for the
+    first span and the same (read-only) dicts are reused for the others."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, tuple[Resource, dict[str, Any], dict[str, Any]]] = {}
+
+    def of(self, resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
+        made = self._made.get(id(resource))
+        if made is None or made[0] is not resource:
+            scope = {
+                "name": resource.scope_name,
+                "version": resource.scope_version,
+                "attributes": resource.scope_attributes,
+            }
+            made = (resource, jsonable(resource.attributes), jsonable(scope))
+            self._made[id(resource)] = made
+        return made[1], made[2]
+
+
 def observation_metadata(
-    span: Span, used_keys: frozenset[str], *, python_repr: bool = True
+    span: Span,
+    used_keys: frozenset[str],
+    *,
+    python_repr: bool = True,
+    resources: ResourceMetadata | None = None,
 ) -> dict[str, Any]:
     """The user's observation metadata, plus resource, scope and (non-SDK) other attributes."""
     attributes = span.attributes
@@ -544,17 +584,15 @@ def observation_metadata(
         OBSERVATION_METADATA_PREFIXES,
         python_repr=python_repr,
     )
-    metadata["resourceAttributes"] = resource.attributes
-    metadata["scope"] = {
-        "name": resource.scope_name,
-        "version": resource.scope_version,
-        "attributes": resource.scope_attributes,
-    }
+    # Placeholders keep each key where it goes; the values come made (and shared) below.
+    metadata["resourceAttributes"] = metadata["scope"] = None
     if not resource.scope_name.startswith(SDK_SCOPES):
         metadata["attributes"] = {
             key: value for key, value in attributes.items() if not _consumed(key, used_keys)
         }
     converted: dict[str, Any] = jsonable(metadata)
+    made = (resources or ResourceMetadata()).of(resource)
+    converted["resourceAttributes"], converted["scope"] = made
     return converted
 
 

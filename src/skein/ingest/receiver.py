@@ -9,36 +9,52 @@ spans that could not be stored while the rest were.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from skein.errors import BadRequest, PayloadTooLarge
+from skein.errors import BadRequest, PayloadTooLarge, RequestTimeout
+from skein.ingest.guards import cap_attributes, drop_foreign_spans
 from skein.ingest.mapping import IngestContext, map_request
 from skein.ingest.otlp import decode_request, encode_response, is_json
+from skein.keys import parse_basic_auth
 from skein.prices import PriceCache, priced_batch
 from skein.records import MappedBatch, RejectedSpan
+from skein.repair.rules import SessionRuleCache, ruled_batch
 from skein.services import Services
+from skein.settings import Settings
 
 MAX_INGESTION_VERSION = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a request: the authenticated project and key, and what the headers say."""
+
+    project_id: str
+    public_key: str
+    context: IngestContext
 
 
 async def receive_traces(request: Request) -> Response:
     services: Services = request.app.state.services
     project_id = await services.authenticate(request)
-    context = ingest_context(request)
+    public_key, _ = parse_basic_auth(request.headers.get("authorization"))
+    sender = Sender(project_id, public_key, ingest_context(request))
     body = await read_body(request, services.settings.max_body_bytes)
     batch = await run_in_threadpool(
         _decode_and_map,
         body,
         request.headers.get("content-type"),
         request.headers.get("content-encoding"),
-        services.settings.max_decoded_bytes,
-        project_id,
-        context,
+        services.settings,
+        sender,
         services.prices,
+        services.session_rules,
+        getattr(services.store, "prepare_write", _nothing_to_prepare),
     )
     if batch.observations or batch.warnings:
         await asyncio.wrap_future(services.writer.submit(batch))
@@ -48,8 +64,26 @@ async def receive_traces(request: Request) -> Response:
     return Response(content, status_code=200, media_type=media_type)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` (chunked too)."""
+async def read_body(request: Request, limit: int, timeout_seconds: float | None = None) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` (chunked too), and
+    with 408 when it has not all arrived within `timeout_seconds` (default: the server's
+    `SKEIN_BODY_TIMEOUT_SECONDS`)."""
+    seconds = _body_timeout(request) if timeout_seconds is None else timeout_seconds
+    try:
+        async with asyncio.timeout(seconds):
+            return await _read_limited(request, limit)
+    except TimeoutError:
+        raise RequestTimeout(
+            f"the request body did not arrive within {seconds:g} seconds"
+        ) from None
+
+
+def _body_timeout(request: Request) -> float:
+    services: Services = request.app.state.services
+    return services.settings.body_timeout_seconds
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body of {declared} bytes is over the {limit}-byte limit")
@@ -92,15 +126,30 @@ def _decode_and_map(
     body: bytes,
     content_type: str | None,
     content_encoding: str | None,
-    max_decoded_bytes: int,
-    project_id: str,
-    context: IngestContext,
+    settings: Settings,
+    sender: Sender,
     prices: PriceCache,
+    session_rules: SessionRuleCache,
+    prepare_write: Callable[[MappedBatch], None],
 ) -> MappedBatch:
+    """Everything a request needs before the writer, in one worker thread; `prepare_write`
+    lets the store do its lock-free part of the write here (SQLite: compressing text)."""
     decoded = decode_request(
-        body, content_type, content_encoding, max_decoded_bytes=max_decoded_bytes
+        body, content_type, content_encoding, max_decoded_bytes=settings.max_decoded_bytes
     )
-    return priced_batch(map_request(decoded, project_id, context), prices.book(project_id))
+    decoded = drop_foreign_spans(decoded, sender.public_key)
+    decoded, cut = cap_attributes(decoded, settings.max_attribute_chars)
+    batch = map_request(decoded, sender.project_id, sender.context)
+    if cut:
+        batch = replace(batch, warnings=batch.warnings + cut)
+    batch = ruled_batch(batch, session_rules.keys(sender.project_id))
+    batch = priced_batch(batch, prices.book(sender.project_id))
+    prepare_write(batch)
+    return batch
+
+
+def _nothing_to_prepare(batch: MappedBatch) -> None:
+    """`prepare_write` of a store that has none."""
 
 
 def _header(request: Request, name: str) -> str | None:

@@ -74,6 +74,10 @@ class BatchWriter:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.error("the writer did not drain its queue within %ss", timeout)
+        else:
+            logger.info("write queue drained; writer stopped")
 
     def _run(self) -> None:
         while True:

@@ -8,13 +8,14 @@ stored once it returns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from skein.fold import SessionSummary, TraceSummary
 from skein.prices import ModelPrice
 from skein.records import IngestWarning, MappedBatch, Observation, Score
+from skein.repair.model import Assignment, AuditEntry, Candidate, CandidateQuery, SessionRule
 from skein.scores import ScoreQuery
 
 
@@ -23,6 +24,7 @@ class Project:
     id: str
     name: str
     created_ns: int
+    retention_days: int | None = None  # traces older than this are deleted; None keeps all
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +281,11 @@ class Store(Protocol):
     def delete_traces(self, project_id: str, trace_ids: Sequence[str]) -> int: ...
     def delete_session(self, project_id: str, session_id: str) -> int: ...
 
+    # Retention (skein.retention): a project's period in days (None: keep everything), and
+    # the oldest traces whose last activity is before `before_ns`, to delete in batches.
+    def set_retention_days(self, project_id: str, days: int | None) -> bool: ...
+    def expired_trace_ids(self, project_id: str, before_ns: int, limit: int) -> list[str]: ...
+
     # Scores (written through `write`, in MappedBatch.scores). Deleting refolds the sessions
     # whose score aggregates counted the score; False if there was none.
     def get_score(self, project_id: str, score_id: str) -> Score | None: ...
@@ -325,3 +332,26 @@ class Store(Protocol):
         to_ns: int | None = None,
         limit: int = 50,
     ) -> list[TraceSummary]: ...
+
+    # Session repair (skein.repair): a trace's assignment overrides its folded session.
+    # `apply_assignments` sets (None: removes) assignments, refolds the traces and sessions
+    # and records `entry` with every trace's previous state, in one transaction;
+    # `undo_audit` restores an entry's previous states (None: no entry; AlreadyUndone).
+    def get_assignments(
+        self, project_id: str, trace_ids: Sequence[str]
+    ) -> dict[str, Assignment]: ...
+    def apply_assignments(
+        self, project_id: str, entry: AuditEntry, changes: Mapping[str, Assignment | None]
+    ) -> AuditEntry: ...
+    def import_assignments(self, project_id: str, assignments: Mapping[str, Assignment]) -> int: ...
+    def undo_audit(
+        self, project_id: str, audit_id: str, entry: AuditEntry
+    ) -> AuditEntry | None: ...
+    def get_audit(self, project_id: str, audit_id: str) -> AuditEntry | None: ...
+    def list_audit(
+        self, project_id: str, session_id: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]: ...
+    def import_audit(self, project_id: str, entries: Sequence[AuditEntry]) -> int: ...
+    def get_session_rules(self, project_id: str) -> list[dict[str, Any]]: ...
+    def set_session_rules(self, project_id: str, rules: Sequence[SessionRule]) -> None: ...
+    def session_candidates(self, project_id: str, query: CandidateQuery) -> list[Candidate]: ...

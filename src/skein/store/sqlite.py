@@ -45,6 +45,14 @@ from skein.records import (
     Score,
     TraceAttributes,
 )
+from skein.repair.model import (
+    AlreadyUndone,
+    Assignment,
+    AuditEntry,
+    Candidate,
+    CandidateQuery,
+    SessionRule,
+)
 from skein.scores import ScoreQuery
 from skein.store import (
     sqlite_comments,
@@ -52,6 +60,8 @@ from skein.store import (
     sqlite_patches,
     sqlite_prices,
     sqlite_queries,
+    sqlite_repair,
+    sqlite_retention,
     sqlite_scores,
 )
 from skein.store.base import (
@@ -70,6 +80,8 @@ from skein.store.base import (
     TraceQuery,
 )
 from skein.store.migrations import Migration, migrate, packaged_migrations
+from skein.store.sqlite_checkpoint import Checkpointer
+from skein.store.sqlite_text import Packed, TextPacker, pack, unpack
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +101,11 @@ CACHE_SIZE_KIB = 65_536
 TEMP_STORE = "MEMORY"
 # Enforce the one foreign key (api_keys.project_id); the ingestion tables declare none.
 FOREIGN_KEYS = "ON"
+# Database page size for new databases. Observation rows carry kilobytes of (compressed) text:
+# on 4 KiB pages a row of 2-4 KiB leaves much of its page empty or spills into an overflow
+# page, on 16 KiB pages several rows share one (the benchmark's database: 10% smaller, and
+# writes 15% cheaper; bench/RESULTS.md). An existing database keeps the size it was made with.
+PAGE_SIZE_BYTES = 16_384
 # Truncate the WAL file back to this size (bytes) after a checkpoint instead of keeping its peak.
 JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 # Reader connections refuse writes, so every write goes through the writer's lock.
@@ -98,6 +115,8 @@ READER_QUERY_ONLY = "ON"
 OPTIMIZE = "PRAGMA optimize"
 
 WRITER_PRAGMAS = (
+    # Only takes effect on a new database (before WAL mode is set), so it comes first.
+    f"PRAGMA page_size = {PAGE_SIZE_BYTES}",
     f"PRAGMA journal_mode = {JOURNAL_MODE}",
     f"PRAGMA synchronous = {SYNCHRONOUS}",
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
@@ -105,7 +124,11 @@ WRITER_PRAGMAS = (
     f"PRAGMA temp_store = {TEMP_STORE}",
     f"PRAGMA foreign_keys = {FOREIGN_KEYS}",
     f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES}",
+    # No checkpoint inside a commit: skein.store.sqlite_checkpoint runs them in the background.
+    "PRAGMA wal_autocheckpoint = 0",
 )
+# The checkpointer's connection: it only copies the WAL into the database.
+CHECKPOINT_PRAGMAS = (f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",)
 READER_PRAGMAS = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
     f"PRAGMA cache_size = -{CACHE_SIZE_KIB}",
@@ -225,8 +248,10 @@ SELECT_TRACE_WARNINGS = (
     " ORDER BY id DESC LIMIT ?"
 )
 INSERT_PROJECT = f"INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?, ?, ?)"
-SELECT_PROJECT = f"SELECT {PROJECT_COLUMNS} FROM projects WHERE id = ?"
-SELECT_PROJECTS = f"SELECT {PROJECT_COLUMNS} FROM projects ORDER BY created_ns, id"
+SELECT_PROJECT = f"SELECT {PROJECT_COLUMNS}, retention_days FROM projects WHERE id = ?"
+SELECT_PROJECTS = (
+    f"SELECT {PROJECT_COLUMNS}, retention_days FROM projects ORDER BY created_ns, id"
+)
 INSERT_KEY = f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 SELECT_KEY = f"SELECT {KEY_COLUMNS} FROM api_keys WHERE public_key = ?"
 SELECT_KEYS = f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_ns, public_key"
@@ -261,6 +286,8 @@ class SQLiteStore:
             self._writer.close()
             raise
         self._readers = _ReaderPool(lambda: _open_connection(path, READER_PRAGMAS))
+        self._checkpointer = Checkpointer(lambda: _open_connection(path, CHECKPOINT_PRAGMAS))
+        self._packer = TextPacker()
         self._open = True
 
     # Lifecycle
@@ -273,6 +300,7 @@ class SQLiteStore:
         with self._write_lock:
             if self._open:
                 self._open = False
+                self._checkpointer.close()
                 try:
                     self._writer.execute(OPTIMIZE)
                 finally:
@@ -346,7 +374,17 @@ class SQLiteStore:
         if not any(batch.size or batch.warnings for batch in batches):
             return
         with self._write_lock, _immediate_transaction(self._writer) as connection:
-            _write_batches(connection, batches, time.time_ns())
+            _write_batches(connection, batches, time.time_ns(), self._packer.pack)
+        self._checkpointer.notify()
+
+    def prepare_write(self, batch: MappedBatch) -> None:
+        """Do a write's lock-free work ahead, in the caller's thread: compress the batch's
+        large text, so the single writer thread only picks it up (optional; see receiver)."""
+        self._packer.prepare(
+            text
+            for o in batch.observations
+            for text in (o.input, o.output, o.trace.input, o.trace.output)
+        )
 
     # Reads
 
@@ -424,7 +462,7 @@ class SQLiteStore:
             observations = connection.execute(SELECT_OBSERVATIONS, (project_id, trace_id))
             return TraceDetail(
                 trace=_trace_from_row(row),
-                io=TraceIO(*io[0][1:]) if io else TraceIO(),
+                io=TraceIO(unpack(io[0][1]), unpack(io[0][2])) if io else TraceIO(),
                 observations=tuple(
                     o for o in map(_observation_from_row, observations) if not is_carrier(o)
                 ),
@@ -433,7 +471,7 @@ class SQLiteStore:
     def get_trace_io(self, project_id: str, trace_ids: Sequence[str]) -> dict[str, TraceIO]:
         with self._readers.connection() as connection:
             rows = sqlite_queries.trace_io(connection, project_id, trace_ids)
-        return {trace_id: TraceIO(input, output) for trace_id, input, output in rows}
+        return {trace_id: TraceIO(unpack(i), unpack(o)) for trace_id, i, o in rows}
 
     def get_observation_ids(
         self, project_id: str, trace_ids: Sequence[str]
@@ -455,6 +493,15 @@ class SQLiteStore:
             return 0
         with self._write_lock, _immediate_transaction(self._writer) as connection:
             return _delete_traces(connection, project_id, trace_ids)
+
+    def set_retention_days(self, project_id: str, days: int | None) -> bool:
+        """Set (or with None clear) a project's retention; False if there is no such project."""
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            return sqlite_retention.set_retention_days(connection, project_id, days)
+
+    def expired_trace_ids(self, project_id: str, before_ns: int, limit: int) -> list[str]:
+        with self._readers.connection() as connection:
+            return sqlite_retention.expired_trace_ids(connection, project_id, before_ns, limit)
 
     def delete_session(self, project_id: str, session_id: str) -> int:
         """Delete every trace of a session (set-wise), and so the session, and its scores."""
@@ -566,6 +613,65 @@ class SQLiteStore:
     def delete_model_price(self, project_id: str, price_id: str) -> bool:
         with self._write_lock, _immediate_transaction(self._writer) as connection:
             return sqlite_prices.delete_price(connection, project_id, price_id)
+
+    # Session repair: assignments, audit log, rules (SQL in skein.store.sqlite_repair)
+
+    def get_assignments(self, project_id: str, trace_ids: Sequence[str]) -> dict[str, Assignment]:
+        with self._readers.connection() as connection:
+            return sqlite_repair.assignments(connection, project_id, trace_ids)
+
+    def apply_assignments(
+        self, project_id: str, entry: AuditEntry, changes: Mapping[str, Assignment | None]
+    ) -> AuditEntry:
+        """Set (None: remove) trace assignments, refold, record `entry`; one transaction."""
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            return _apply_assignments(connection, project_id, entry, changes)
+
+    def import_assignments(self, project_id: str, assignments: Mapping[str, Assignment]) -> int:
+        """Set assignments as given (no audit entry); return how many changed."""
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            return _import_assignments(connection, project_id, assignments)
+
+    def undo_audit(self, project_id: str, audit_id: str, entry: AuditEntry) -> AuditEntry | None:
+        """Restore the assignments an entry replaced, recorded as `entry`; None if no such
+        entry, AlreadyUndone if it was undone before."""
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            original = sqlite_repair.get_audit(connection, project_id, audit_id)
+            if original is None:
+                return None
+            if original.undone_by is not None:
+                raise AlreadyUndone(f"audit entry {audit_id} was undone by {original.undone_by}")
+            changes = {t: state.assignment for t, state in original.previous.items()}
+            stored = _apply_assignments(connection, project_id, entry, changes)
+            sqlite_repair.mark_undone(connection, project_id, audit_id, stored.id)
+            return stored
+
+    def get_audit(self, project_id: str, audit_id: str) -> AuditEntry | None:
+        with self._readers.connection() as connection:
+            return sqlite_repair.get_audit(connection, project_id, audit_id)
+
+    def list_audit(
+        self, project_id: str, session_id: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        with self._readers.connection() as connection:
+            return sqlite_repair.list_audit(connection, project_id, session_id, limit)
+
+    def import_audit(self, project_id: str, entries: Sequence[AuditEntry]) -> int:
+        """Store audit entries whose ids are new (an archive's); return how many."""
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            return sum(sqlite_repair.record_audit(connection, project_id, e) for e in entries)
+
+    def get_session_rules(self, project_id: str) -> list[dict[str, Any]]:
+        with self._readers.connection() as connection:
+            return sqlite_repair.get_rules(connection, project_id)
+
+    def set_session_rules(self, project_id: str, rules: Sequence[SessionRule]) -> None:
+        with self._write_lock, _immediate_transaction(self._writer) as connection:
+            sqlite_repair.set_rules(connection, project_id, rules, time.time_ns())
+
+    def session_candidates(self, project_id: str, query: CandidateQuery) -> list[Candidate]:
+        with self._readers.connection() as connection, _read_transaction(connection):
+            return sqlite_repair.candidates(connection, project_id, query)
 
     # Helpers
 
@@ -707,7 +813,10 @@ def _integrity_message(error: sqlite3.IntegrityError) -> str:
 
 
 def _write_batches(
-    connection: sqlite3.Connection, batches: Sequence[MappedBatch], now_ns: int
+    connection: sqlite3.Connection,
+    batches: Sequence[MappedBatch],
+    now_ns: int,
+    pack_text: Callable[[str | None], Packed] = pack,
 ) -> None:
     events = {p: _write_events(connection, p, bs) for p, bs in _events_by_project(batches).items()}
     written = _written_by_project(batches)
@@ -715,7 +824,7 @@ def _write_batches(
         written[project_id].update(((o.trace_id, o.id), o) for o in rebuilt)
     connection.executemany(
         UPSERT_OBSERVATION,
-        [_observation_row(b.project_id, o) for b in batches for o in b.observations]
+        [_observation_row(b.project_id, o, pack_text) for b in batches for o in b.observations]
         + [_observation_row(p, o) for p, (rebuilt, _, _) in events.items() for o in rebuilt],
     )
     connection.executemany(
@@ -784,7 +893,7 @@ def _refold_traces(
     """Refold traces; return the sessions they were or now are in."""
     ids = _json_ids(trace_ids)
     rows = connection.execute(SELECT_OBSERVATIONS_TO_FOLD, (project_id, ids))
-    traces = _fold_traces(rows, written)
+    traces = sqlite_repair.apply_to_traces(connection, project_id, _fold_traces(rows, written))
     left = {row[0] for row in connection.execute(SELECT_SESSIONS_OF_TRACES, (project_id, ids))}
     connection.executemany(UPSERT_TRACE, [_trace_row(project_id, t) for t in traces])
     emptied = trace_ids - {t.trace_id for t in traces}
@@ -817,11 +926,40 @@ def _refold_sessions(
         connection.execute(DELETE_SESSIONS, (project_id, _json_ids(emptied)))
 
 
+def _apply_assignments(
+    connection: sqlite3.Connection,
+    project_id: str,
+    entry: AuditEntry,
+    changes: Mapping[str, Assignment | None],
+) -> AuditEntry:
+    ids = sorted(changes)
+    previous = sqlite_repair.previous_states(connection, project_id, ids)
+    sqlite_repair.write_assignments(connection, project_id, changes, entry.id, time.time_ns())
+    _refold(connection, project_id, {}, also_traces=ids)
+    after = sqlite_repair.trace_sessions(connection, project_id, ids)
+    touched = {p.session_id for p in previous.values()} | set(after.values()) | set(entry.sessions)
+    stored = replace(entry, previous=previous, sessions=tuple(sorted(s for s in touched if s)))
+    sqlite_repair.record_audit(connection, project_id, stored)
+    return stored
+
+
+def _import_assignments(
+    connection: sqlite3.Connection, project_id: str, assignments: Mapping[str, Assignment]
+) -> int:
+    current = sqlite_repair.assignments(connection, project_id, assignments)
+    changed = {t: a for t, a in assignments.items() if current.get(t) != a}
+    if changed:
+        sqlite_repair.write_assignments(connection, project_id, changed, "import", time.time_ns())
+        _refold(connection, project_id, {}, also_traces=changed)
+    return len(changed)
+
+
 def _delete_traces(
     connection: sqlite3.Connection, project_id: str, trace_ids: Sequence[str]
 ) -> int:
     sqlite_patches.delete_patches_of_traces(connection, project_id, trace_ids)
     sqlite_scores.delete_scores_of_traces(connection, project_id, trace_ids)
+    sqlite_repair.delete_assignments(connection, project_id, trace_ids)
     deleted, sessions = sqlite_queries.delete_traces(connection, project_id, trace_ids)
     if sessions:
         _refold_sessions(connection, project_id, sessions)
@@ -831,7 +969,9 @@ def _delete_traces(
 # -- Rows ----------------------------------------------------------------------------------
 
 
-def _observation_row(project_id: str, o: Observation) -> Row:
+def _observation_row(
+    project_id: str, o: Observation, pack_text: Callable[[str | None], Packed] = pack
+) -> Row:
     t = o.trace
     return (
         project_id, o.trace_id, o.id, o.parent_id, o.is_root, o.name, o.type, o.start_ns,
@@ -839,8 +979,9 @@ def _observation_row(project_id: str, o: Observation) -> Row:
         o.output_tokens, o.total_tokens, o.total_cost, t.session_id, t.session_source,
         t.user_id, t.user_source, t.name, _json(t.tags), t.public, _json(t.metadata),
         o.status_message, o.model, o.prompt_name, o.prompt_version, o.completion_start_ns,
-        _json(o.usage), _json(o.cost), o.model_parameters, _json(o.metadata), t.input,
-        t.output, o.input, o.output, o.cost_source,
+        _json(o.usage), _json(o.cost), o.model_parameters, _json(o.metadata),
+        pack_text(t.input), pack_text(t.output), pack_text(o.input), pack_text(o.output),
+        o.cost_source,
     )  # fmt: skip
 
 
@@ -860,15 +1001,15 @@ def _observation_from_row(row: Row) -> Observation:
     ) = row[len(OBSERVATION_FOLD_COLUMNS):]  # fmt: skip
     observation = _observation(
         row,
-        input=input_text,
-        output=output_text,
+        input=unpack(input_text),
+        output=unpack(output_text),
         metadata=_from_json(metadata),
         model_parameters=model_parameters,
         usage=_from_json(usage),
         cost=_from_json(cost),
         detail=(status_message, model, prompt_name, prompt_version, completion_start_ns),
-        trace_input=trace_input,
-        trace_output=trace_output,
+        trace_input=unpack(trace_input),
+        trace_output=unpack(trace_output),
     )
     return replace(observation, cost_source=cost_source) if cost_source else observation
 

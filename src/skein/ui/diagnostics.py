@@ -21,6 +21,7 @@ from skein.fold import TraceSummary
 from skein.ingest.conventions import SESSION_KEYS, SESSION_NAMES
 from skein.store.base import Coverage, SessionConflict, SessionSource, Store, StoredWarning
 from skein.ui import filters
+from skein.ui.repair_panel import RepairPanel, load_panel
 from skein.ui.web import UI, Call
 
 GROUPINGS = (
@@ -61,12 +62,24 @@ class Diagnostics:
 
 
 def diagnostics_page(ui: UI, call: Call) -> Response:
+    applied = call.query.get("applied", "")
+    panel = load_panel(call.viewer.store, call.viewer.project.id, applied)
+    return render_diagnostics(ui, call, panel)
+
+
+def render_diagnostics(ui: UI, call: Call, repair: RepairPanel, status: int = 200) -> Response:
+    """The page, with its repair section in the state `repair` describes."""
     query = dict(call.query)
     query.setdefault("range", DEFAULT_RANGE)
     window = filters.time_range(query, time.time_ns())
     report = load_diagnostics(call.viewer.store, call.viewer.project.id, window)
-    context = {"report": report, "query": query, "range_labels": filters.RANGE_LABELS}
-    return ui.render(call, "diagnostics.html", context)
+    context = {
+        "report": report,
+        "query": query,
+        "range_labels": filters.RANGE_LABELS,
+        "repair": repair,
+    }
+    return ui.render(call, "diagnostics.html", context, status=status)
 
 
 def load_diagnostics(store: Store, project_id: str, window: filters.TimeRange) -> Diagnostics:

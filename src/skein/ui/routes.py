@@ -9,7 +9,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from skein.ui import diagnostics, export, live, login, session, sessions, settings_page, trace
+from skein.ui import (
+    diagnostics,
+    export,
+    live,
+    login,
+    repair,
+    session,
+    sessions,
+    settings_page,
+    trace,
+)
 from skein.ui import traces as traces_list
 from skein.ui.web import STATIC_DIR, UI, UIOptions
 
@@ -36,6 +46,7 @@ def ui_routes(options: UIOptions | None = None) -> list[BaseRoute]:
             ui.action(session.comment_action),
             methods=["POST"],
         ),
+        *repair_routes(ui),
         Route("/sessions/{session_id:path}", ui.page(session.session_page), methods=["GET"]),
         Route("/traces", ui.page(traces_list.traces_page), methods=["GET"]),
         Route(
@@ -67,6 +78,27 @@ def ui_routes(options: UIOptions | None = None) -> list[BaseRoute]:
         Route("/ui/waterfall/{trace_id}", ui.page(trace.waterfall_fragment)),
         Route("/ui/value/{trace_id}/{source}/{field}", ui.page(trace.value_endpoint)),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+def repair_routes(ui: UI) -> list[BaseRoute]:
+    """The session repair forms: edits on the session page, backfill and rules on the
+    diagnostics page, undo on both."""
+    edits = {
+        "rename": repair.rename_action,
+        "merge": repair.merge_action,
+        "split": repair.split_action,
+        "move": repair.move_action,
+    }
+    return [
+        *(
+            Route(f"/sessions/{{session_id:path}}/{name}", ui.action(handler), methods=["POST"])
+            for name, handler in edits.items()
+        ),
+        Route("/diagnostics/backfill", ui.action(repair.backfill_action), methods=["POST"]),
+        Route("/diagnostics/rules", ui.action(repair.add_rule_action), methods=["POST"]),
+        Route("/diagnostics/rules/delete", ui.action(repair.remove_rule_action), methods=["POST"]),
+        Route("/audit/{audit_id}/undo", ui.action(repair.undo_action), methods=["POST"]),
     ]
 
 

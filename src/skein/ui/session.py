@@ -17,6 +17,7 @@ from skein.scores import ScoreQuery
 from skein.store.base import Comment, ObservationQuery, Store, TraceIO, TraceQuery
 from skein.ui import filters
 from skein.ui.live import version_of
+from skein.ui.repair_panel import session_history
 from skein.ui.replay import IO_STEP_TYPES, Context, Turn, build_turns, context_of
 from skein.ui.web import UI, Call, PageError, redirect
 
@@ -43,12 +44,23 @@ class Replay:
 
 
 def session_page(ui: UI, call: Call) -> Response:
+    return render_session(ui, call)
+
+
+def render_session(ui: UI, call: Call, repair_error: str = "", status: int = 200) -> Response:
+    """The page; `repair_error` says why an edit form could not be done."""
     store, project_id = call.viewer.store, call.viewer.project.id
     session_id = call.path("session_id")
     per_page = ui.options.turns_per_page
     replay = load_replay(store, project_id, session_id, _page(call), per_page)
-    context = {"replay": replay, "query": call.query, "live_version": version_of(replay.session)}
-    return ui.render(call, "session.html", context)
+    context = {
+        "replay": replay,
+        "query": call.query,
+        "live_version": version_of(replay.session),
+        "history": session_history(store, project_id, session_id),
+        "repair_error": repair_error,
+    }
+    return ui.render(call, "session.html", context, status=status)
 
 
 def _page(call: Call) -> int:

@@ -107,9 +107,25 @@
     });
   }
 
+  // The session page's edit menu: how many turns "Move" would take; menus close on an outside click.
+  function countSelectedTurns() {
+    var count = $$("[data-move-select]:checked").length;
+    $$("[data-move-count]").forEach(function (label) {
+      label.textContent = count ? count + " selected turn" + (count > 1 ? "s" : "") : "selected";
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest(".turn-select")) return;  // selecting turns for the open menu
+    $$("details.menu[open], details.turn-split[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (target.matches("[data-autosubmit]")) target.form.submit();
+    if (target.matches("[data-move-select]")) countSelectedTurns();
     if (target.matches("[data-range]")) {
       $$(".custom-range", target.form).forEach(function (field) {
         if (target.value === "custom") field.removeAttribute("data-hidden");

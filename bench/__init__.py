@@ -1,0 +1,1 @@
+"""Skein's benchmark suite (not part of the tests): `python -m bench --help`."""

@@ -1,0 +1,145 @@
+"""Checks between decoding and mapping that protect the store and other projects.
+
+- `drop_foreign_spans`: the Langfuse Python SDK names its project's public key in the
+  instrumentation scope's `public_key` attribute. Spans whose scope names another key than
+  the one that authenticated the request are dropped (as Langfuse does) and reported as
+  rejected, so one project's key never writes spans meant for another project.
+- `cap_attributes`: a string (or bytes) attribute value longer than the limit is cut to the
+  limit and marked; the span is kept and a warning names the attribute. This applies to span,
+  event, resource and scope attributes, at any depth of arrays and maps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from skein.ingest.mapping import request_indexes
+from skein.records import (
+    Attributes,
+    AttributeValue,
+    DecodedRequest,
+    IngestWarning,
+    RejectedSpan,
+    Resource,
+    Span,
+    SpanEvent,
+)
+
+SCOPE_PUBLIC_KEY = "public_key"
+TRUNCATED_CODE = "attribute_truncated"
+
+
+def truncation_marker(length: int) -> str:
+    """What follows a cut value: how long the value was."""
+    return f"…[truncated by Skein: {length} characters]"
+
+
+# -- Spans sent for another project ------------------------------------------------------------
+
+
+def drop_foreign_spans(decoded: DecodedRequest, public_key: str) -> DecodedRequest:
+    """The request without spans whose scope `public_key` attribute names another key."""
+    if not any(_is_foreign(span.resource, public_key) for span in decoded.spans):
+        return decoded
+    kept: list[Span] = []
+    rejected = list(decoded.rejected)
+    indexes = request_indexes(len(decoded.spans), decoded.rejected)
+    for index, span in zip(indexes, decoded.spans, strict=True):
+        if _is_foreign(span.resource, public_key):
+            rejected.append(RejectedSpan(index, _foreign_reason(), span.trace_id, span.span_id))
+        else:
+            kept.append(span)
+    rejected.sort(key=lambda item: item.index)
+    return DecodedRequest(tuple(kept), tuple(rejected))
+
+
+def _is_foreign(resource: Resource, public_key: str) -> bool:
+    sent = resource.scope_attributes.get(SCOPE_PUBLIC_KEY)
+    return isinstance(sent, str) and bool(sent) and sent != public_key
+
+
+def _foreign_reason() -> str:
+    return "the span's scope public_key is not the key this request authenticated with"
+
+
+# -- Oversized attribute values ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Capper:
+    """Cuts long values of one request; resources shared by spans are cut once."""
+
+    limit: int
+    warnings: list[IngestWarning] = field(default_factory=list)
+    resources: dict[int, Resource] = field(default_factory=dict)
+
+    def span(self, span: Span) -> Span:
+        cut: list[str] = []
+        attributes = self.attributes(span.attributes, cut)
+        events = tuple(self.event(event, cut) for event in span.events)
+        resource = self.resource(span.resource, cut)
+        for key in cut:
+            message = f"attribute {key!r} was longer than {self.limit} characters; it was cut"
+            self.warnings.append(
+                IngestWarning(span.trace_id, span.span_id, TRUNCATED_CODE, message)
+            )
+        if not cut and resource is span.resource:
+            return span
+        return replace(span, attributes=attributes, events=events, resource=resource)
+
+    def event(self, event: SpanEvent, cut: list[str]) -> SpanEvent:
+        attributes = self.attributes(event.attributes, cut, f"event {event.name} ")
+        return event if attributes is event.attributes else replace(event, attributes=attributes)
+
+    def resource(self, resource: Resource, cut: list[str]) -> Resource:
+        """The capped resource; its cuts are reported on the first span that uses it."""
+        known = self.resources.get(id(resource))
+        if known is not None:
+            return known
+        attributes = self.attributes(resource.attributes, cut, "resource ")
+        scope = self.attributes(resource.scope_attributes, cut, "scope ")
+        capped = resource
+        if attributes is not resource.attributes or scope is not resource.scope_attributes:
+            capped = replace(resource, attributes=attributes, scope_attributes=scope)
+        self.resources[id(resource)] = capped
+        return capped
+
+    def attributes(self, attributes: Attributes, cut: list[str], prefix: str = "") -> Attributes:
+        """The attributes with long values cut (the same object when nothing was cut)."""
+        changed: dict[str, AttributeValue] = {}
+        for key, value in attributes.items():
+            capped = self.value(value)
+            if capped is not value:
+                changed[key] = capped
+                cut.append(prefix + key)
+        return {**attributes, **changed} if changed else attributes
+
+    def value(self, value: AttributeValue) -> AttributeValue:
+        if isinstance(value, str | bytes):
+            return self.cut(value) if len(value) > self.limit else value
+        if isinstance(value, list):
+            items = [self.value(item) for item in value]
+            return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        if isinstance(value, Mapping):
+            entries = {key: self.value(item) for key, item in value.items()}
+            return entries if any(entries[k] is not value[k] for k in value) else value
+        return value
+
+    def cut(self, value: str | bytes) -> Any:
+        if isinstance(value, bytes):
+            return value[: self.limit]
+        return value[: self.limit] + truncation_marker(len(value))
+
+
+def cap_attributes(
+    decoded: DecodedRequest, limit: int
+) -> tuple[DecodedRequest, tuple[IngestWarning, ...]]:
+    """The request with every attribute value longer than `limit` cut, and one warning per
+    attribute cut."""
+    capper = _Capper(limit)
+    spans = tuple(capper.span(span) for span in decoded.spans)
+    if not capper.warnings:
+        return decoded, ()
+    return DecodedRequest(spans, decoded.rejected), tuple(capper.warnings)

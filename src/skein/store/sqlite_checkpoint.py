@@ -1,0 +1,62 @@
+"""WAL checkpoints off the commit path: a background thread copies the WAL into the database.
+
+With SQLite's automatic checkpoint, the commit that takes the WAL past 1000 pages also
+copies those pages into the database file and syncs it before it returns, on the writer's
+critical path, while the next group of requests waits. The writer connection turns that
+off (`PRAGMA wal_autocheckpoint = 0`) and this thread runs PASSIVE checkpoints on a
+connection of its own instead, woken after every write (and every `INTERVAL_S` anyway). A
+PASSIVE checkpoint never takes the write lock, so commits go on while it copies; once it
+has caught up, the next write transaction starts the WAL over from its beginning (the file
+is cut back to `journal_size_limit`). When the store closes, SQLite checkpoints what is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
+# How often the thread checkpoints when no write wakes it (seconds).
+INTERVAL_S = 1.0
+
+
+class Checkpointer:
+    """A daemon thread checkpointing one database's WAL; `notify` after each commit."""
+
+    def __init__(self, open_connection: Callable[[], sqlite3.Connection]) -> None:
+        self._connection = open_connection()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="skein-checkpoint", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        """Stop the thread (after the checkpoint in progress, if any) and close its connection."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+        self._connection.close()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(INTERVAL_S)
+            self._wake.clear()
+            if self._stopping:
+                return
+            self.checkpoint()
+
+    def checkpoint(self) -> tuple[int, int, int] | None:
+        """One PASSIVE checkpoint: (busy, WAL frames, frames checkpointed), None on error."""
+        try:
+            busy, frames, copied = self._connection.execute(CHECKPOINT).fetchone()
+        except sqlite3.Error as error:
+            logger.warning("WAL checkpoint failed: %s", error)
+            return None
+        return busy, frames, copied

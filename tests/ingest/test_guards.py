@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skein.ingest.guards import (
+    TRUNCATED_CODE,
+    cap_attributes,
+    drop_foreign_spans,
+    truncation_marker,
+)
+from skein.ingest.mapping import IngestContext, map_request
+from skein.records import DecodedRequest, IngestWarning, RejectedSpan
+from tests.factories import make_event, make_resource, make_span
+
+LIMIT = 20
+
+
+def span_ids(decoded: DecodedRequest) -> list[str]:
+    return [span.span_id for span in decoded.spans]
+
+
+def named(warnings: tuple[IngestWarning, ...]) -> list[str]:
+    """The attribute each warning names (between the first pair of quotes)."""
+    return sorted(w.message.split("'", 2)[1] for w in warnings)
+
+
+# -- drop_foreign_spans ---------------------------------------------------------------------------
+
+
+def test_spans_whose_scope_names_another_public_key_are_rejected_in_request_order() -> None:
+    mine = make_resource(scope_attributes={"public_key": "pk-a"})
+    other = make_resource(scope_attributes={"public_key": "pk-b"})
+    decoded = DecodedRequest(
+        spans=(
+            make_span(span_id="01" * 8, resource=mine),
+            make_span(span_id="03" * 8, resource=other),
+            make_span(span_id="04" * 8, resource=make_resource()),
+        ),
+        rejected=(RejectedSpan(1, "bad id"),),
+    )
+    kept = drop_foreign_spans(decoded, "pk-a")
+    assert span_ids(kept) == ["01" * 8, "04" * 8]
+    assert [(r.index, r.span_id) for r in kept.rejected] == [(1, None), (2, "03" * 8)]
+    assert "public_key" in kept.rejected[1].reason
+    mapped = map_request(kept, "p", IngestContext())
+    assert [o.id for o in mapped.observations] == ["01" * 8, "04" * 8]
+    assert [r.index for r in mapped.rejected] == [1, 2]
+
+
+def test_spans_without_a_usable_scope_public_key_are_kept() -> None:
+    resources = [
+        make_resource(),
+        make_resource(scope_attributes={"public_key": ""}),
+        make_resource(scope_attributes={"public_key": 7}),
+        make_resource(scope_attributes={"public_key": "pk-a"}),
+    ]
+    decoded = DecodedRequest(tuple(make_span(resource=r) for r in resources))
+    assert drop_foreign_spans(decoded, "pk-a") is decoded
+
+
+# -- cap_attributes -------------------------------------------------------------------------------
+
+
+def test_a_long_string_attribute_is_cut_with_a_marker_and_a_warning() -> None:
+    long_text = "x" * (LIMIT + 5)
+    span = make_span(attributes={"input": long_text, "short": "ok", "n": 3})
+    capped, warnings = cap_attributes(DecodedRequest((span,)), LIMIT)
+    attributes = capped.spans[0].attributes
+    assert attributes["input"] == "x" * LIMIT + truncation_marker(LIMIT + 5)
+    assert attributes["short"] == "ok" and attributes["n"] == 3
+    assert [(w.code, w.span_id) for w in warnings] == [(TRUNCATED_CODE, span.span_id)]
+    assert "'input'" in warnings[0].message
+
+
+def test_values_at_the_limit_are_kept_whole_and_nothing_is_copied() -> None:
+    decoded = DecodedRequest((make_span(attributes={"a": "y" * LIMIT, "b": b"z" * LIMIT}),))
+    assert cap_attributes(decoded, LIMIT) == (decoded, ())
+    assert cap_attributes(decoded, LIMIT)[0] is decoded
+
+
+def test_nested_event_resource_and_bytes_values_are_cut() -> None:
+    resource = make_resource(attributes={"service.name": "s" * 50})
+    span = make_span(
+        attributes={"messages": [{"content": "m" * 50}, "short"], "blob": b"b" * 50},
+        events=(make_event("gen_ai.choice", message="c" * 50),),
+        resource=resource,
+    )
+    second = make_span(span_id="02" * 8, resource=resource)
+    capped, warnings = cap_attributes(DecodedRequest((span, second)), LIMIT)
+    first = capped.spans[0]
+    assert first.attributes["messages"][0]["content"].startswith("m" * LIMIT + "…")
+    assert first.attributes["messages"][1] == "short"
+    assert first.attributes["blob"] == b"b" * LIMIT
+    assert first.events[0].attributes["message"].startswith("c" * LIMIT + "…")
+    assert first.resource.attributes["service.name"].startswith("s" * LIMIT + "…")
+    # The shared resource is cut once, reported once, and both spans get the cut one.
+    assert capped.spans[1].resource is first.resource
+    assert named(warnings) == [
+        "blob",
+        "event gen_ai.choice message",
+        "messages",
+        "resource service.name",
+    ]
+
+
+def test_a_capped_span_still_maps_and_keeps_its_neighbours() -> None:
+    huge = "h" * 10_000_000
+    spans = (
+        make_span(span_id="01" * 8, attributes={"langfuse.observation.input": huge}),
+        make_span(span_id="02" * 8, attributes={"langfuse.observation.input": "small"}),
+    )
+    capped, warnings = cap_attributes(DecodedRequest(spans), 1000)
+    mapped = map_request(capped, "p", IngestContext())
+    assert [o.id for o in mapped.observations] == ["01" * 8, "02" * 8]
+    assert mapped.observations[0].input is not None
+    assert len(mapped.observations[0].input) < 1100
+    assert mapped.observations[1].input == "small"
+    assert len(warnings) == 1
+
+
+attribute_values: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30) | st.binary(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=10,
+)
+
+
+def longest(value: Any) -> int:
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, list):
+        return max(map(longest, value), default=0)
+    if isinstance(value, dict):
+        return max(map(longest, value.values()), default=0)
+    return 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(attributes=st.dictionaries(st.text(max_size=8), attribute_values, max_size=5))
+def test_after_capping_no_value_is_longer_than_the_limit_plus_its_marker(
+    attributes: dict[str, Any],
+) -> None:
+    limit = 14  # more than the factory resource's values
+    capped, warnings = cap_attributes(DecodedRequest((make_span(attributes=attributes),)), limit)
+    result = capped.spans[0].attributes
+    assert result.keys() == attributes.keys()
+    assert longest(dict(result)) <= limit + len(truncation_marker(10**6))
+    too_long = [key for key, value in attributes.items() if longest(value) > limit]
+    assert len(warnings) == len(too_long)
+    for key in too_long:
+        assert any(w.message.startswith(f"attribute {key!r} ") for w in warnings)
+    for key in attributes.keys() - set(too_long):
+        assert result[key] == attributes[key]

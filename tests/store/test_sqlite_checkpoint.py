@@ -1,0 +1,72 @@
+"""The background checkpointer copies the WAL into the database while commits go on.
+
+Whether pages have been checkpointed is read from the main database file's size: with
+automatic checkpoints off, committed pages sit in the WAL until a checkpoint copies them.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from pathlib import Path
+
+from skein.store.sqlite import SQLiteStore
+from skein.store.sqlite_checkpoint import Checkpointer
+from tests.store.factories import make_batch, make_observation
+
+ROWS_BYTES = 150_000
+
+
+def open_wal(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA wal_autocheckpoint = 0")
+    return connection
+
+
+def wait_for_size(path: Path, size: int, seconds: float = 10.0) -> int:
+    deadline = time.monotonic() + seconds
+    while path.stat().st_size < size and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return path.stat().st_size
+
+
+def test_commits_stay_in_the_wal_until_the_checkpointer_is_notified(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    writer = open_wal(path)
+    writer.execute("CREATE TABLE t (x TEXT)")
+    writer.executemany("INSERT INTO t VALUES (?)", [("row" * 100,)] * 500)
+    assert path.stat().st_size < ROWS_BYTES
+    checkpointer = Checkpointer(lambda: open_wal(path))
+    try:
+        checkpointer.notify()
+        assert wait_for_size(path, ROWS_BYTES) >= ROWS_BYTES
+        busy, frames, copied = checkpointer.checkpoint() or (None, None, None)
+        assert (busy, copied) == (0, frames)
+    finally:
+        checkpointer.close()
+        writer.close()
+
+
+def test_closing_stops_the_thread_and_its_connection(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    open_wal(path).close()
+    checkpointer = Checkpointer(lambda: open_wal(path))
+    checkpointer.close()
+    assert not checkpointer._thread.is_alive()
+    assert checkpointer.checkpoint() is None  # its connection is closed
+
+
+def test_a_store_write_reaches_the_database_file_soon_after_it_commits(tmp_path: Path) -> None:
+    path = tmp_path / "skein.db"
+    SQLiteStore(str(path)).close()  # the schema, checkpointed on close
+    with SQLiteStore(str(path)) as store:
+        before = path.stat().st_size
+        texts = [random.Random(i).randbytes(1500).hex() for i in range(50)]  # 1.5 KB packed
+        store.write([make_batch(*(make_observation(id=f"{i:016x}", input=text)
+                                  for i, text in enumerate(texts)))])  # fmt: skip
+        wanted = before + 50 * 1500
+        assert wait_for_size(path, wanted) >= wanted
+        with sqlite3.connect(path) as connection:
+            assert connection.execute("SELECT count(*) FROM observations").fetchone() == (50,)

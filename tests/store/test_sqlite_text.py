@@ -1,0 +1,140 @@
+"""Large text is stored compressed and read back exactly as it was written."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skein.records import TraceAttributes
+from skein.store.sqlite import SQLiteStore
+from skein.store.sqlite_text import COMPRESS_ABOVE_CHARS, TextPacker, pack, unpack
+from tests.store.factories import PROJECT_ID, TRACE_ID, make_batch, make_observation
+
+PROSE = "The agent looked up order 4411 and found it had shipped on Tuesday, héllo ✓. "
+
+
+def long_text(tag: str) -> str:
+    return f"{tag}: " + PROSE * (2 * COMPRESS_ABOVE_CHARS // len(PROSE))
+
+
+def test_short_text_and_none_are_stored_as_they_are() -> None:
+    short = "x" * COMPRESS_ABOVE_CHARS
+    assert pack(short) is short
+    assert pack(None) is None
+    assert unpack(short) is short
+    assert unpack(None) is None
+
+
+def test_long_text_is_stored_as_fewer_bytes_and_read_back_equal() -> None:
+    text = long_text("answer")
+    packed = pack(text)
+    assert isinstance(packed, bytes)
+    assert len(packed) < len(text.encode()) * 0.8
+    assert unpack(packed) == text
+
+
+@given(st.text(min_size=COMPRESS_ABOVE_CHARS - 5, max_size=3 * COMPRESS_ABOVE_CHARS))
+def test_any_text_round_trips_and_never_grows(text: str) -> None:
+    text = text.encode("utf-8", "replace").decode("utf-8")  # storable text has no surrogates
+    packed = pack(text)
+    assert unpack(packed) == text
+    if isinstance(packed, bytes):
+        assert len(packed) < len(text.encode())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    opened = SQLiteStore(str(tmp_path / "skein.db"))
+    yield opened
+    opened.close()
+
+
+def test_the_store_compresses_input_and_output_and_reads_them_back(store: SQLiteStore) -> None:
+    trace = TraceAttributes(input=long_text("trace in"), output=long_text("trace out"))
+    written = make_observation(input=long_text("in"), output=long_text("out"), trace=trace)
+    store.write([make_batch(written)])
+
+    [read] = store.list_observations(PROJECT_ID, TRACE_ID)
+    assert (read.input, read.output) == (written.input, written.output)
+    assert (read.trace.input, read.trace.output) == (trace.input, trace.output)
+    detail = store.get_trace_detail(PROJECT_ID, TRACE_ID)
+    assert detail is not None
+    assert (detail.io.input, detail.io.output) == (trace.input, trace.output)
+    assert detail.observations[0].input == written.input
+    io = store.get_trace_io(PROJECT_ID, [TRACE_ID])[TRACE_ID]
+    assert (io.input, io.output) == (trace.input, trace.output)
+    assert stored_types(store.path) == ("blob", "blob", "blob", "blob")
+
+
+def test_short_text_stays_text_in_the_database(store: SQLiteStore) -> None:
+    store.write([make_batch(make_observation(input="hi", output="hello"))])
+    assert stored_types(store.path)[:2] == ("text", "text")
+    [read] = store.list_observations(PROJECT_ID, TRACE_ID)
+    assert (read.input, read.output) == ("hi", "hello")
+
+
+def stored_types(path: str) -> tuple[str, ...]:
+    with sqlite3.connect(path) as connection:
+        row = connection.execute(
+            "SELECT typeof(input), typeof(output), typeof(trace_input), typeof(trace_output)"
+            " FROM observations"
+        ).fetchone()
+    return tuple(row)
+
+
+class CountingPack:
+    """`pack`, counting the texts it compresses."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, text: str) -> str | bytes | None:
+        self.calls += 1
+        return pack(text)
+
+
+def test_a_prepared_text_is_not_compressed_again_by_the_writer() -> None:
+    counting = CountingPack()
+    packer = TextPacker(pack_one=counting)
+    text, short = long_text("prepared"), "short"
+    packer.prepare([text, short, None])
+    assert counting.calls == 1  # short text and None are stored as they are
+    assert unpack(packer.pack(text)) == text
+    assert counting.calls == 1
+    assert packer.pack(short) is short and packer.pack(None) is None
+
+
+def test_only_the_prepared_object_matches_and_only_once() -> None:
+    counting = CountingPack()
+    packer = TextPacker(pack_one=counting)
+    text = long_text("once")
+    equal_copy = "".join(list(text))
+    packer.prepare([text])
+    assert unpack(packer.pack(equal_copy)) == text
+    assert unpack(packer.pack(text)) == text
+    assert unpack(packer.pack(text)) == text
+    assert counting.calls == 3  # prepare, the copy, the second write of `text`
+
+
+def test_past_its_capacity_the_oldest_prepared_texts_are_dropped() -> None:
+    counting = CountingPack()
+    packer = TextPacker(capacity=2, pack_one=counting)
+    first, second, third = (long_text(tag) for tag in ("1", "2", "3"))
+    packer.prepare([first, second, third])
+    assert [unpack(packer.pack(t)) for t in (third, second, first)] == [third, second, first]
+    assert counting.calls == 4  # three prepared, `first` again after it was dropped
+
+
+def test_store_prepare_write_leaves_the_stored_values_unchanged(store: SQLiteStore) -> None:
+    written = make_observation(input=long_text("in"), output=long_text("out"))
+    batch = make_batch(written)
+    store.prepare_write(batch)
+    store.write([batch])
+    [read] = store.list_observations(PROJECT_ID, TRACE_ID)
+    assert (read.input, read.output) == (written.input, written.output)
+    assert stored_types(store.path)[:2] == ("blob", "blob")
