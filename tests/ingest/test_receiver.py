@@ -4,6 +4,7 @@ project's key, oversized attribute values, and the answer when the writer falls 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -121,15 +122,22 @@ def test_spans_whose_scope_names_another_key_are_dropped_and_reported(
 # -- Oversized attribute values --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("gzipped", [False, True])  # gzipped: 10 MB of text in 10 KB
 def test_a_huge_attribute_value_is_cut_and_the_span_and_its_neighbours_kept(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, gzipped: bool
 ) -> None:
     limit = 100_000
     huge = "x" * (10 * 1024 * 1024)
     body = protobuf_body(span(1, **{"langfuse.observation.input": huge}), span(2, note="small"))
     settings = make_settings(tmp_path, max_attribute_chars=limit)
     with TestClient(create_app(settings, store)) as client:
-        response = post(client, body)
+        if gzipped:
+            headers = {**auth(), "Content-Type": PROTOBUF, "Content-Encoding": "gzip"}
+            compressed = gzip.compress(body)
+            assert len(compressed) < limit
+            response = client.post(OTLP, content=compressed, headers=headers)
+        else:
+            response = post(client, body)
     assert response.status_code == 200 and partial_success(response) == (0, "")
     project_id = project_of(store)
     first, second = store.list_observations(project_id, TRACE)

@@ -26,8 +26,10 @@ from starlette.applications import Starlette
 
 from skein.api.openapi import build_spec
 from skein.app import create_app
+from skein.projects import bootstrap
 from skein.store import open_store
 from tests.api.factories import PUBLIC_A, SECRET_A, basic_auth, make_settings
+from tests.store.query_factories import seed
 
 MAX_EXAMPLES = 12
 # Answers only: whether the document describes every input constraint (schemathesis's
@@ -54,6 +56,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Starlette]:
     settings_ = make_settings(data_dir)
     store = open_store(settings_.resolved_database_url())
     try:
+        bootstrap(store, settings_)  # the lifespan's own bootstrap then finds the key
+        key = store.find_key(PUBLIC_A)
+        assert key is not None
+        seed(store, key.project_id)  # lists and items have rows for their schemas to check
         yield create_app(settings_, store)
     finally:
         store.close()

@@ -751,8 +751,10 @@ def common_schemas() -> Spec:
         "MetaResponse": meta,
         "DeleteResponse": obj(["message"], {"message": STRING}),
         "Health": obj(["status", "version"], {"status": STRING, "version": STRING}),
-        "Ready": obj(["status", "version", "pendingSpans"],
-                     {"status": STRING, "version": STRING, "pendingSpans": INT}),
+        "Ready": obj(
+            ["status", "version", "pendingSpans"],
+            {"status": STRING, "version": STRING, "pendingSpans": INT},
+        ),
         "Projects": obj(["data"], {"data": {"type": "array", "items": project}}),
     }
 

@@ -25,6 +25,16 @@ def _operation(summary: str, body: bool = False, errors: tuple[str, ...] = ("400
     return spec
 
 
+def _jsonl_answer(spec: Spec) -> Spec:
+    """The operation answering JSON Lines (one JSON document per line) instead of JSON."""
+    ok = {"type": "string", "description": "one JSON object per line"}
+    spec["responses"]["200"] = {
+        "description": "OK",
+        "content": {"application/x-ndjson": {"schema": ok}},
+    }
+    return spec
+
+
 def _json(description: str, schema: Spec) -> Spec:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -79,7 +89,7 @@ def repair_paths() -> Spec:
     }
     paths[f"{PREFIX}/archive"] = {
         "get": _with_parameters(
-            _operation("Export sessions as a portable archive (JSON Lines)"),
+            _jsonl_answer(_operation("Export sessions as a portable archive (JSON Lines)")),
             ("sessionId", "query", "a session to export (repeatable); else the filter"),
             ("userId", "query", "only this user's traces"),
             ("fromTimestamp", "query", "traces started at or after (ISO 8601)"),
@@ -89,7 +99,12 @@ def repair_paths() -> Spec:
     }
     paths[f"{PREFIX}/sessions/dataset"] = {
         "get": _with_parameters(
-            _operation("Sessions as chat-format JSON Lines (OpenAI messages)"),
+            _jsonl_answer(
+                _operation(
+                    "Sessions as chat-format JSON Lines (OpenAI messages)",
+                    errors=("400", "401", "404"),
+                )
+            ),
             ("sessionId", "query", "a session (repeatable); default all"),
             ("metadata", "query", "false: leave out each line's metadata"),
         )

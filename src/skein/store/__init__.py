@@ -23,4 +23,6 @@ def open_store(url: str, *, pool_size: int = 10, migrate: bool = True) -> Store:
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteStore(str(path))
-    raise ValueError(f"unsupported database URL {url!r}: expected sqlite:///PATH or postgresql://...")
+    raise ValueError(
+        f"unsupported database URL {url!r}: expected sqlite:///PATH or postgresql://..."
+    )
