@@ -22,7 +22,7 @@ from skein.ingest.mapping import IngestContext, map_request
 from skein.ingest.otlp import decode_request, encode_response, is_json
 from skein.keys import parse_basic_auth
 from skein.prices import PriceCache, priced_batch
-from skein.records import MappedBatch, RejectedSpan
+from skein.records import IngestWarning, MappedBatch, RejectedSpan
 from skein.repair.rules import SessionRuleCache, ruled_batch
 from skein.services import Services
 from skein.settings import Settings
@@ -138,7 +138,9 @@ def _decode_and_map(
         body, content_type, content_encoding, max_decoded_bytes=settings.max_decoded_bytes
     )
     decoded = drop_foreign_spans(decoded, sender.public_key)
-    decoded, cut = cap_attributes(decoded, settings.max_attribute_chars)
+    cut: tuple[IngestWarning, ...] = ()
+    if _may_hold_long_values(body, content_encoding, settings.max_attribute_chars):
+        decoded, cut = cap_attributes(decoded, settings.max_attribute_chars)
     batch = map_request(decoded, sender.project_id, sender.context)
     if cut:
         batch = replace(batch, warnings=batch.warnings + cut)
@@ -150,6 +152,12 @@ def _decode_and_map(
 
 def _nothing_to_prepare(batch: MappedBatch) -> None:
     """`prepare_write` of a store that has none."""
+
+
+def _may_hold_long_values(body: bytes, content_encoding: str | None, limit: int) -> bool:
+    """Whether any attribute value can be longer than `limit`: no value of an uncompressed
+    body is longer than the body."""
+    return (content_encoding or "identity").strip().lower() != "identity" or len(body) > limit
 
 
 def _header(request: Request, name: str) -> str | None:

@@ -9,7 +9,7 @@ undoing it restores exactly what was there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,22 @@ class AuditEntry:
     sessions: tuple[str, ...] = ()
     previous: Mapping[str, PreviousState] = field(default_factory=dict)
     undone_by: str | None = None
+    moved: tuple[SessionDataMove, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDataMove:
+    """Data attached to a session id that an audited change moved to another id: the
+    session-level scores and session comments (by id) and the bookmark, which was removed
+    from `from_session_id` (`bookmark_removed`) and added to `to_session_id` when that one
+    had none (`bookmark_added`). Undo performs `reversed_move` of it."""
+
+    from_session_id: str
+    to_session_id: str
+    score_ids: tuple[str, ...] = ()
+    comment_ids: tuple[str, ...] = ()
+    bookmark_removed: bool = False
+    bookmark_added: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +149,7 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
         "parameters": dict(entry.parameters),
         "sessions": list(entry.sessions),
         "previous": previous_json(entry.previous),
+        "movedSessionData": moves_json(entry.moved),
         "undoneBy": entry.undone_by,
     }
 
@@ -147,6 +164,7 @@ def audit_from_json(data: Mapping[str, Any]) -> AuditEntry:
         sessions=tuple(data.get("sessions") or ()),
         previous=previous_from_json(data.get("previous") or {}),
         undone_by=data.get("undoneBy"),
+        moved=moves_from_json(data.get("movedSessionData") or ()),
     )
 
 
@@ -158,6 +176,63 @@ def rule_json(rule: SessionRule) -> dict[str, Any]:
         shaped["gapSeconds"] = rule.gap_seconds
         shaped["confirmHistory"] = rule.confirm_history
     return shaped
+
+
+def retired_sessions(operation: str, parameters: Mapping[str, Any]) -> dict[str, str]:
+    """The session ids an edit retires, each with the id its session data moves to: a
+    rename's old id, a merge's merged-away ids. Split and move keep their sessions."""
+    if operation == "rename":
+        pairs = [(parameters["sessionId"], parameters["newSessionId"])]
+    elif operation == "merge":
+        pairs = [(source, parameters["into"]) for source in parameters["sessionIds"]]
+    else:
+        return {}
+    return {str(old): str(new) for old, new in pairs if old != new}
+
+
+def reversed_move(move: SessionDataMove) -> SessionDataMove:
+    """The move that puts `move`'s rows back (the bookmark only where `move` changed it)."""
+    return SessionDataMove(
+        from_session_id=move.to_session_id,
+        to_session_id=move.from_session_id,
+        score_ids=move.score_ids,
+        comment_ids=move.comment_ids,
+        bookmark_removed=move.bookmark_added,
+        bookmark_added=move.bookmark_removed,
+    )
+
+
+def moved_sessions(moves: Sequence[SessionDataMove]) -> set[str]:
+    """Every session id some of `moves` took data from or gave data to."""
+    return {s for m in moves for s in (m.from_session_id, m.to_session_id)}
+
+
+def moves_json(moves: Sequence[SessionDataMove]) -> list[dict[str, Any]]:
+    return [
+        {
+            "fromSessionId": m.from_session_id,
+            "toSessionId": m.to_session_id,
+            "scoreIds": list(m.score_ids),
+            "commentIds": list(m.comment_ids),
+            "bookmarkRemoved": m.bookmark_removed,
+            "bookmarkAdded": m.bookmark_added,
+        }
+        for m in moves
+    ]
+
+
+def moves_from_json(data: Sequence[Mapping[str, Any]]) -> tuple[SessionDataMove, ...]:
+    return tuple(
+        SessionDataMove(
+            from_session_id=str(m["fromSessionId"]),
+            to_session_id=str(m["toSessionId"]),
+            score_ids=tuple(m.get("scoreIds") or ()),
+            comment_ids=tuple(m.get("commentIds") or ()),
+            bookmark_removed=bool(m.get("bookmarkRemoved")),
+            bookmark_added=bool(m.get("bookmarkAdded")),
+        )
+        for m in data
+    )
 
 
 class AlreadyUndone(Exception):

@@ -19,12 +19,38 @@ from skein.repair.model import (
     Candidate,
     CandidateQuery,
     PreviousState,
+    SessionDataMove,
     SessionRule,
+    retired_sessions,
+    reversed_move,
     rule_json,
 )
 from skein.store.sqlite_repair import AUDIT_COLUMNS, audit_from_row, audit_row
 
 Connection = psycopg.Connection[TupleRow]
+
+# Session data attached to a session id (moved when an edit retires the id).
+SELECT_SESSION_SCORE_IDS = (
+    "SELECT id FROM scores WHERE project_id = %s AND session_id = %s ORDER BY id"
+)
+SELECT_SESSION_COMMENT_IDS = (
+    "SELECT id FROM comments WHERE project_id = %s AND object_type = 'session'"
+    " AND object_id = %s ORDER BY id"
+)
+SELECT_BOOKMARK = "SELECT 1 FROM session_bookmarks WHERE project_id = %s AND session_id = %s"
+MOVE_SCORES = (
+    "UPDATE scores SET session_id = %s WHERE project_id = %s AND session_id = %s"
+    " AND id = ANY(%s) RETURNING id"
+)
+MOVE_COMMENTS = (
+    "UPDATE comments SET object_id = %s WHERE project_id = %s AND object_type = 'session'"
+    " AND object_id = %s AND id = ANY(%s) RETURNING id"
+)
+DELETE_BOOKMARK = "DELETE FROM session_bookmarks WHERE project_id = %s AND session_id = %s"
+INSERT_BOOKMARK = (
+    "INSERT INTO session_bookmarks (project_id, session_id, created_ns) VALUES (%s, %s, %s)"
+    " ON CONFLICT (project_id, session_id) DO NOTHING"
+)
 
 SELECT_ASSIGNMENTS = (
     "SELECT trace_id, session_id, source FROM session_assignments"
@@ -42,7 +68,7 @@ SELECT_TRACE_SESSIONS = (
 )
 INSERT_AUDIT = (
     f"INSERT INTO session_audit (project_id, {AUDIT_COLUMNS})"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (project_id, id) DO NOTHING"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (project_id, id) DO NOTHING"
 )
 INSERT_AUDIT_SESSION = (
     "INSERT INTO session_audit_sessions (project_id, session_id, audit_id)"
@@ -143,6 +169,59 @@ def write_assignments(
 
 def delete_assignments(connection: Connection, project_id: str, trace_ids: Sequence[str]) -> None:
     connection.execute(DELETE_ASSIGNMENTS, (project_id, list(trace_ids)))
+
+
+def move_session_data(
+    connection: Connection,
+    project_id: str,
+    entry: AuditEntry,
+    restore: Sequence[SessionDataMove],
+    now_ns: int,
+) -> tuple[SessionDataMove, ...]:
+    """Move the session data `entry` retires, and put back what `restore` (an undone entry's
+    moves) moved; what moved (as `sqlite_repair.move_session_data`)."""
+    retired = retired_sessions(entry.operation, entry.parameters)
+    plans = [_whole_session(connection, project_id, old, new) for old, new in retired.items()]
+    moved = (perform_move(connection, project_id, m, now_ns) for m in plans)
+    back = (perform_move(connection, project_id, reversed_move(m), now_ns) for m in restore)
+    return tuple(m for m in moved if _moved_anything(m)) + tuple(back)
+
+
+def _moved_anything(move: SessionDataMove) -> bool:
+    return bool(move.score_ids or move.comment_ids or move.bookmark_removed)
+
+
+def _whole_session(connection: Connection, project_id: str, old: str, new: str) -> SessionDataMove:
+    scores = connection.execute(SELECT_SESSION_SCORE_IDS, (project_id, old)).fetchall()
+    comments = connection.execute(SELECT_SESSION_COMMENT_IDS, (project_id, old)).fetchall()
+    bookmarked = connection.execute(SELECT_BOOKMARK, (project_id, old)).fetchone() is not None
+    return SessionDataMove(
+        from_session_id=old,
+        to_session_id=new,
+        score_ids=tuple(row[0] for row in scores),
+        comment_ids=tuple(row[0] for row in comments),
+        bookmark_removed=bookmarked,
+        bookmark_added=bookmarked,
+    )
+
+
+def perform_move(
+    connection: Connection, project_id: str, move: SessionDataMove, now_ns: int
+) -> SessionDataMove:
+    """Move the named rows still under `from_session_id`; the bookmark is removed (added)
+    only where `move` says so. Returns what actually moved."""
+    old, new = move.from_session_id, move.to_session_id
+    scores = connection.execute(MOVE_SCORES, (new, project_id, old, list(move.score_ids)))
+    score_ids = tuple(sorted(row[0] for row in scores.fetchall()))
+    comments = connection.execute(MOVE_COMMENTS, (new, project_id, old, list(move.comment_ids)))
+    comment_ids = tuple(sorted(row[0] for row in comments.fetchall()))
+    removed = move.bookmark_removed and _changed(connection, DELETE_BOOKMARK, (project_id, old))
+    added = move.bookmark_added and _changed(connection, INSERT_BOOKMARK, (project_id, new, now_ns))
+    return SessionDataMove(old, new, score_ids, comment_ids, removed, added)
+
+
+def _changed(connection: Connection, statement: str, parameters: tuple[Any, ...]) -> bool:
+    return connection.execute(statement, parameters).rowcount > 0
 
 
 def record_audit(connection: Connection, project_id: str, entry: AuditEntry) -> bool:

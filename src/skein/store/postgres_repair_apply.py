@@ -4,13 +4,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import psycopg
 from psycopg.rows import TupleRow
 
-from skein.repair.model import AlreadyUndone, Assignment, AuditEntry
+from skein.repair.model import (
+    AlreadyUndone,
+    Assignment,
+    AuditEntry,
+    SessionDataMove,
+    moved_sessions,
+)
 from skein.store import postgres_repair, postgres_write
 
 Connection = psycopg.Connection[TupleRow]
@@ -21,14 +27,22 @@ def apply_changes(
     project_id: str,
     entry: AuditEntry,
     changes: Mapping[str, Assignment | None],
+    restore: Sequence[SessionDataMove] = (),
 ) -> AuditEntry:
-    ids = sorted(changes)
+    """Apply assignments and move the session data of the session ids `entry` retires (or put
+    back what an undone entry moved: `restore`), then refold; one audit entry."""
+    ids, now_ns = sorted(changes), time.time_ns()
     previous = postgres_repair.previous_states(connection, project_id, ids)
-    postgres_repair.write_assignments(connection, project_id, changes, entry.id, time.time_ns())
-    postgres_write.refold(connection, project_id, {}, also_traces=ids)
+    postgres_repair.write_assignments(connection, project_id, changes, entry.id, now_ns)
+    moved = postgres_repair.move_session_data(connection, project_id, entry, restore, now_ns)
+    postgres_write.refold(
+        connection, project_id, {}, also_traces=ids, also_sessions=moved_sessions(moved)
+    )
     after = postgres_repair.trace_sessions(connection, project_id, ids)
     touched = {p.session_id for p in previous.values()} | set(after.values()) | set(entry.sessions)
-    stored = replace(entry, previous=previous, sessions=tuple(sorted(s for s in touched if s)))
+    touched |= moved_sessions(moved)
+    sessions = tuple(sorted(s for s in touched if s))
+    stored = replace(entry, previous=previous, sessions=sessions, moved=moved)
     postgres_repair.record_audit(connection, project_id, stored)
     return stored
 
@@ -42,7 +56,7 @@ def undo(
     if original.undone_by is not None:
         raise AlreadyUndone(f"audit entry {audit_id} was undone by {original.undone_by}")
     changes = {t: state.assignment for t, state in original.previous.items()}
-    stored = apply_changes(connection, project_id, entry, changes)
+    stored = apply_changes(connection, project_id, entry, changes, original.moved)
     postgres_repair.mark_undone(connection, project_id, audit_id, stored.id)
     return stored
 

@@ -51,7 +51,9 @@ from skein.repair.model import (
     AuditEntry,
     Candidate,
     CandidateQuery,
+    SessionDataMove,
     SessionRule,
+    moved_sessions,
 )
 from skein.scores import ScoreQuery
 from skein.store import (
@@ -202,7 +204,9 @@ SELECT_OBSERVATIONS_TO_FOLD = (
 SELECT_OBSERVATIONS = (
     f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations"
     f" WHERE project_id = ? AND trace_id = ? AND type != '{TRACE_CARRIER_TYPE}'"
-    " ORDER BY start_ns, id"
+    # `+start_ns`: sorting the trace's rows beats walking the project's start-time index,
+    # which SQLite picks for the ORDER BY before ANALYZE has run (a whole-project scan).
+    " ORDER BY +start_ns, id"
 )
 SELECT_SESSIONS_OF_TRACES = (
     f"SELECT DISTINCT session_id FROM traces WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
@@ -249,9 +253,7 @@ SELECT_TRACE_WARNINGS = (
 )
 INSERT_PROJECT = f"INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?, ?, ?)"
 SELECT_PROJECT = f"SELECT {PROJECT_COLUMNS}, retention_days FROM projects WHERE id = ?"
-SELECT_PROJECTS = (
-    f"SELECT {PROJECT_COLUMNS}, retention_days FROM projects ORDER BY created_ns, id"
-)
+SELECT_PROJECTS = f"SELECT {PROJECT_COLUMNS}, retention_days FROM projects ORDER BY created_ns, id"
 INSERT_KEY = f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 SELECT_KEY = f"SELECT {KEY_COLUMNS} FROM api_keys WHERE public_key = ?"
 SELECT_KEYS = f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_ns, public_key"
@@ -642,7 +644,7 @@ class SQLiteStore:
             if original.undone_by is not None:
                 raise AlreadyUndone(f"audit entry {audit_id} was undone by {original.undone_by}")
             changes = {t: state.assignment for t, state in original.previous.items()}
-            stored = _apply_assignments(connection, project_id, entry, changes)
+            stored = _apply_assignments(connection, project_id, entry, changes, original.moved)
             sqlite_repair.mark_undone(connection, project_id, audit_id, stored.id)
             return stored
 
@@ -931,14 +933,20 @@ def _apply_assignments(
     project_id: str,
     entry: AuditEntry,
     changes: Mapping[str, Assignment | None],
+    restore: Sequence[SessionDataMove] = (),
 ) -> AuditEntry:
-    ids = sorted(changes)
+    """Apply assignments and move the session data of the session ids `entry` retires (or put
+    back what an undone entry moved: `restore`), then refold; one audit entry."""
+    ids, now_ns = sorted(changes), time.time_ns()
     previous = sqlite_repair.previous_states(connection, project_id, ids)
-    sqlite_repair.write_assignments(connection, project_id, changes, entry.id, time.time_ns())
-    _refold(connection, project_id, {}, also_traces=ids)
+    sqlite_repair.write_assignments(connection, project_id, changes, entry.id, now_ns)
+    moved = sqlite_repair.move_session_data(connection, project_id, entry, restore, now_ns)
+    _refold(connection, project_id, {}, also_traces=ids, also_sessions=moved_sessions(moved))
     after = sqlite_repair.trace_sessions(connection, project_id, ids)
     touched = {p.session_id for p in previous.values()} | set(after.values()) | set(entry.sessions)
-    stored = replace(entry, previous=previous, sessions=tuple(sorted(s for s in touched if s)))
+    touched |= moved_sessions(moved)
+    sessions = tuple(sorted(s for s in touched if s))
+    stored = replace(entry, previous=previous, sessions=sessions, moved=moved)
     sqlite_repair.record_audit(connection, project_id, stored)
     return stored
 

@@ -18,9 +18,14 @@ from skein.repair.model import (
     Candidate,
     CandidateQuery,
     PreviousState,
+    SessionDataMove,
     SessionRule,
+    moves_from_json,
+    moves_json,
     previous_from_json,
     previous_json,
+    retired_sessions,
+    reversed_move,
     rule_json,
 )
 
@@ -41,10 +46,10 @@ DELETE_ASSIGNMENTS = f"DELETE FROM session_assignments WHERE project_id = ? AND 
 SELECT_TRACE_SESSIONS = (
     f"SELECT trace_id, session_id FROM traces WHERE project_id = ? AND trace_id IN {IDS}"
 )
-AUDIT_COLUMNS = "id, created_ns, actor, operation, parameters, sessions, previous, undone_by"
+AUDIT_COLUMNS = "id, created_ns, actor, operation, parameters, sessions, previous, undone_by, moved"
 INSERT_AUDIT = (
     f"INSERT OR IGNORE INTO session_audit (project_id, {AUDIT_COLUMNS})"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_AUDIT_SESSION = (
     "INSERT OR IGNORE INTO session_audit_sessions (project_id, session_id, audit_id)"
@@ -84,6 +89,29 @@ SELECT_CANDIDATE_METADATA = (
     "SELECT trace_id, trace_metadata, metadata FROM observations"
     f" WHERE project_id = ? AND trace_id IN {IDS}"
     " ORDER BY trace_id, type != 'TRACE', NOT is_root, start_ns, id"
+)
+
+# Session data attached to a session id (moved when an edit retires the id).
+SELECT_SESSION_SCORE_IDS = (
+    "SELECT id FROM scores WHERE project_id = ? AND session_id = ? ORDER BY id"
+)
+SELECT_SESSION_COMMENT_IDS = (
+    "SELECT id FROM comments WHERE project_id = ? AND object_type = 'session' AND object_id = ?"
+    " ORDER BY id"
+)
+MOVE_SCORES = (
+    f"UPDATE scores SET session_id = ? WHERE project_id = ? AND session_id = ? AND id IN {IDS}"
+    " RETURNING id"
+)
+MOVE_COMMENTS = (
+    "UPDATE comments SET object_id = ? WHERE project_id = ? AND object_type = 'session'"
+    f" AND object_id = ? AND id IN {IDS} RETURNING id"
+)
+SELECT_BOOKMARK = "SELECT 1 FROM session_bookmarks WHERE project_id = ? AND session_id = ?"
+DELETE_BOOKMARK = "DELETE FROM session_bookmarks WHERE project_id = ? AND session_id = ?"
+INSERT_BOOKMARK = (
+    "INSERT INTO session_bookmarks (project_id, session_id, created_ns) VALUES (?, ?, ?)"
+    " ON CONFLICT (project_id, session_id) DO NOTHING"
 )
 
 Row = tuple[Any, ...]
@@ -162,6 +190,77 @@ def delete_assignments(
     connection.execute(DELETE_ASSIGNMENTS, (project_id, _ids(trace_ids)))
 
 
+# -- Session data of retired session ids -------------------------------------------------------
+
+
+def move_session_data(
+    connection: sqlite3.Connection,
+    project_id: str,
+    entry: AuditEntry,
+    restore: Sequence[SessionDataMove],
+    now_ns: int,
+) -> tuple[SessionDataMove, ...]:
+    """Move the session data `entry` retires, and put back what `restore` (an undone entry's
+    moves) moved; what moved."""
+    retired = retired_sessions(entry.operation, entry.parameters)
+    moved = retire_sessions(connection, project_id, retired, now_ns)
+    back = (perform_move(connection, project_id, reversed_move(m), now_ns) for m in restore)
+    return moved + tuple(back)
+
+
+def retire_sessions(
+    connection: sqlite3.Connection, project_id: str, retired: Mapping[str, str], now_ns: int
+) -> tuple[SessionDataMove, ...]:
+    """Move each retired id's session data to its new id; what moved (ids with nothing to
+    move are left out)."""
+    moves = (_whole_session(connection, project_id, old, new) for old, new in retired.items())
+    done = (perform_move(connection, project_id, m, now_ns) for m in moves)
+    return tuple(
+        m for m in done if m.score_ids or m.comment_ids or m.bookmark_removed or m.bookmark_added
+    )
+
+
+def _whole_session(
+    connection: sqlite3.Connection, project_id: str, old: str, new: str
+) -> SessionDataMove:
+    scores = connection.execute(SELECT_SESSION_SCORE_IDS, (project_id, old))
+    comments = connection.execute(SELECT_SESSION_COMMENT_IDS, (project_id, old))
+    bookmarked = connection.execute(SELECT_BOOKMARK, (project_id, old)).fetchone() is not None
+    return SessionDataMove(
+        from_session_id=old,
+        to_session_id=new,
+        score_ids=tuple(row[0] for row in scores),
+        comment_ids=tuple(row[0] for row in comments),
+        bookmark_removed=bookmarked,
+        bookmark_added=bookmarked,
+    )
+
+
+def perform_move(
+    connection: sqlite3.Connection, project_id: str, move: SessionDataMove, now_ns: int
+) -> SessionDataMove:
+    """Move the named rows still under `from_session_id`; the bookmark is removed (added)
+    only where `move` says so. Returns what actually moved."""
+    old, new = move.from_session_id, move.to_session_id
+    scores = connection.execute(MOVE_SCORES, (new, project_id, old, _ids(move.score_ids)))
+    score_ids = tuple(sorted(row[0] for row in scores))
+    comments = connection.execute(MOVE_COMMENTS, (new, project_id, old, _ids(move.comment_ids)))
+    comment_ids = tuple(sorted(row[0] for row in comments))
+    removed = move.bookmark_removed and _delete_bookmark(connection, project_id, old)
+    added = move.bookmark_added and _add_bookmark(connection, project_id, new, now_ns)
+    return SessionDataMove(old, new, score_ids, comment_ids, removed, added)
+
+
+def _delete_bookmark(connection: sqlite3.Connection, project_id: str, session_id: str) -> bool:
+    return connection.execute(DELETE_BOOKMARK, (project_id, session_id)).rowcount > 0
+
+
+def _add_bookmark(
+    connection: sqlite3.Connection, project_id: str, session_id: str, now_ns: int
+) -> bool:
+    return connection.execute(INSERT_BOOKMARK, (project_id, session_id, now_ns)).rowcount > 0
+
+
 # -- The audit log -----------------------------------------------------------------------------
 
 
@@ -205,11 +304,12 @@ def audit_row(entry: AuditEntry) -> Row:
         json.dumps(list(entry.sessions)),
         json.dumps(previous_json(entry.previous)),
         entry.undone_by,
+        json.dumps(moves_json(entry.moved)),
     )
 
 
 def audit_from_row(row: Row) -> AuditEntry:
-    id, created_ns, actor, operation, parameters, sessions, previous, undone_by = row
+    id, created_ns, actor, operation, parameters, sessions, previous, undone_by, moved = row
     return AuditEntry(
         id=id,
         created_ns=created_ns,
@@ -219,6 +319,7 @@ def audit_from_row(row: Row) -> AuditEntry:
         sessions=tuple(json.loads(sessions)),
         previous=previous_from_json(json.loads(previous)),
         undone_by=undone_by,
+        moved=moves_from_json(json.loads(moved)),
     )
 
 
