@@ -70,9 +70,14 @@ def run_ingest(workload: Workload, server: Server) -> IngestResult:
     )
 
 
-def database_bytes(data_dir: Path) -> int:
-    """Bytes of the database files (main file, WAL, shared memory) of a stopped server."""
-    return sum(path.stat().st_size for path in data_dir.glob("skein.db*"))
+def database_bytes(data_dir: Path) -> dict[str, int]:
+    """Sizes of a stopped server's database files: the main file holds everything (the WAL
+    is checkpointed); the WAL stays as a scratch file of at most `journal_size_limit`."""
+    sizes = {"main": 0, "wal": 0, "shm": 0}
+    for suffix in sizes:
+        path = data_dir / ("skein.db" if suffix == "main" else f"skein.db-{suffix}")
+        sizes[suffix] = path.stat().st_size if path.exists() else 0
+    return sizes
 
 
 def page_usage(path: Path) -> dict[str, int]:

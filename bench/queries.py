@@ -52,7 +52,7 @@ class QueryReport:
 def measure_queries(server: Server, repeat: int) -> QueryReport:
     scale = database_scale(server.database_path)
     big_trace = _big_trace_id(server.database_path)
-    plan = [("health (baseline)", "/api/public/health", None)]
+    plan: list[tuple[str, str, float | None]] = [("health (baseline)", "/api/public/health", None)]
     plan += [
         (f"session list, first page, {sort}", f"{SESSIONS_PAGE}&orderBy={sort}.desc", 20.0)
         for sort in SESSION_SORTS

@@ -60,7 +60,7 @@ class Server:
             "SKEIN_LOG_LEVEL": "warning",
             **self.extra_env,
         }
-        command = [sys.executable, *_launcher(), "serve", "--host", "127.0.0.1",
+        command = [sys.executable, "-m", "skein", "serve", "--host", "127.0.0.1",
                    "--port", str(self.port), "--data-dir", str(self.data_dir)]  # fmt: skip
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -113,7 +113,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("skein serve did not answer within {START_TIMEOUT_S} s")
+        raise RuntimeError(f"skein serve did not answer within {START_TIMEOUT_S} s")
 
 
 def _free_port() -> int:
@@ -128,14 +128,3 @@ def _status_kib(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise RuntimeError(f"no {field} in /proc/{pid}/status")
-
-
-def _launcher() -> list[str]:
-    interval = os.environ.get("BENCH_SWITCH_INTERVAL")
-    if not interval:
-        return ["-m", "skein"]
-    code = (
-        f"import sys; sys.setswitchinterval({interval});"
-        " from skein.cli import main; sys.exit(main())"
-    )
-    return ["-c", code]

@@ -13,7 +13,9 @@ a 200-turn session, a 100-turn session and one trace of 200 observations.
 
 Client `c` of `n` runs the sessions whose index is `c mod n`, several at a time, turn by turn
 in round robin, so a batch holds spans of several sessions and a trace may straddle batches.
-Everything is a pure function of the `WorkloadSpec` (and `GENERATOR_VERSION`).
+Sessions start one after another (`SESSION_SPACING_S`) and their turns are 90 s apart, so
+what a client sends is roughly in time order, like a live app's export. Everything is a
+pure function of the `WorkloadSpec` (and `GENERATOR_VERSION`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -30,12 +32,15 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from bench.text import TextSource
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 SDK_VERSION = "5.0.4"
 PUBLIC_KEY = "pk-skein-bench"
 SECRET_KEY = "sk-skein-bench"
 BASE_NS = 1_780_000_000 * 1_000_000_000  # 2026-05-28
 SECOND = 1_000_000_000
+# A new session starts about this often (seconds), so ~30 run at once, as in a live app whose
+# spans reach the server as they end: start times grow with arrival order.
+SESSION_SPACING_S = 50
 REPLAY_SESSION = "bench-replay-200"
 HUNDRED_SESSION = "bench-session-100"
 BIG_TRACE_SESSION = "bench-big-trace"
@@ -133,7 +138,7 @@ def _session(rng: random.Random, index: int, session_id: str, turns: int) -> Ses
         session_id=session_id,
         user_id=f"user-{rng.randint(1, 5000):05d}",
         convention=CONVENTIONS[index % len(CONVENTIONS)],
-        start_ns=BASE_NS + rng.randint(0, 30 * 86_400) * SECOND,
+        start_ns=BASE_NS + int((index + rng.random()) * SESSION_SPACING_S * SECOND),
         turns=tuple(_turn(rng) for _ in range(turns)),
     )
 
@@ -249,14 +254,14 @@ class TurnBuilder:
             else:
                 yield self._tool(self.rng.choice(TOOLS))[0]
 
-    def _retriever(self, question: str) -> Iterator[Span]:
+    def _retriever(self, question: str) -> Generator[Span, None, str]:
         documents = [
             {"id": f"doc-{self.rng.randint(1, 90_000)}", "score": round(self.rng.random(), 4),
              "text": self.text.text(self.text.around(1200))}
             for _ in range(self.rng.randint(3, 5))
         ]  # fmt: skip
         output = json.dumps({"documents": documents}, ensure_ascii=False)
-        attributes = {
+        attributes: dict[str, object] = {
             "langfuse.observation.type": "retriever",
             "langfuse.observation.input": json.dumps({"query": question[:300]}),
             "langfuse.observation.output": output,
@@ -264,23 +269,27 @@ class TurnBuilder:
             "langfuse.observation.metadata.top_k": json.dumps(len(documents)),
         }
         yield self._span("retrieve-documents", attributes, 0.2)
-        return "\n\n".join(d["text"] for d in documents)  # type: ignore[misc]
+        return "\n\n".join(str(d["text"]) for d in documents)
 
-    def _generation_with_tools(self, question: str, context: str) -> Iterator[Span]:
+    def _generation_with_tools(
+        self, question: str, context: str
+    ) -> Generator[Span, None, list[str]]:
         messages = self._messages(question, context)
         yield self._generation(messages, self._tool_call_message())
-        results = []
+        results: list[str] = []
         for _ in range(self.plan.tools):
             result = yield from self._tool_span()
             results.append(result)
         return results
 
-    def _tool_span(self) -> Iterator[Span]:
+    def _tool_span(self) -> Generator[Span, None, str]:
         span, output = self._tool(self.rng.choice(TOOLS))
         yield span
         return output[:1500]
 
-    def _answer(self, question: str, context: str, tool_results: list[str]) -> Iterator[Span]:
+    def _answer(
+        self, question: str, context: str, tool_results: list[str]
+    ) -> Generator[Span, None, str]:
         messages = self._messages(question, context)
         for result in tool_results:
             messages.append({"role": "tool", "content": result})
@@ -332,7 +341,7 @@ class TurnBuilder:
 
     def _tool(self, name: str) -> tuple[Span, str]:
         output = self.text.json_records(self.text.around(3200))
-        attributes = {
+        attributes: dict[str, object] = {
             "langfuse.observation.type": "tool",
             "langfuse.observation.input": json.dumps(
                 {"order_id": f"ord-{self.rng.randint(10_000, 99_999)}", "verbose": True}
@@ -344,7 +353,7 @@ class TurnBuilder:
 
     def _guardrail(self, answer: str) -> Span:
         verdict = {"allowed": self.rng.random() > 0.03, "categories": [], "score": 0.01}
-        attributes = {
+        attributes: dict[str, object] = {
             "langfuse.observation.type": "guardrail",
             "langfuse.observation.input": json.dumps(answer, ensure_ascii=False),
             "langfuse.observation.output": json.dumps(verdict),

@@ -103,11 +103,12 @@ CACHE_SIZE_KIB = 65_536
 TEMP_STORE = "MEMORY"
 # Enforce the one foreign key (api_keys.project_id); the ingestion tables declare none.
 FOREIGN_KEYS = "ON"
-# Database page size for new databases. Observation rows carry kilobytes of (compressed) text:
-# on 4 KiB pages a row of 2-4 KiB leaves much of its page empty or spills into an overflow
-# page, on 16 KiB pages several rows share one (the benchmark's database: 10% smaller, and
-# writes 15% cheaper; bench/RESULTS.md). An existing database keeps the size it was made with.
-PAGE_SIZE_BYTES = 16_384
+# Database page size for new databases (an existing one keeps its own). Larger pages pack
+# rows of kilobytes better (16 KiB: a 10% smaller database), but each index entry inserted
+# at a random place (span and trace ids are random) writes its whole page to the WAL again,
+# which grows with the database: the benchmark's CPU per span was 45% higher at a million
+# spans than at 100,000 on 16 KiB pages. Skein keeps SQLite's 4 KiB (bench/RESULTS.md).
+PAGE_SIZE_BYTES = 4096
 # Truncate the WAL file back to this size (bytes) after a checkpoint instead of keeping its peak.
 JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 # Reader connections refuse writes, so every write goes through the writer's lock.
