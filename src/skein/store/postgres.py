@@ -15,10 +15,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from types import TracebackType
 from typing import Any, TypeVar
 
 import psycopg
@@ -42,16 +40,13 @@ from skein.store import (
     postgres_write,
 )
 from skein.store.base import (
-    ApiKey,
     Comment,
     Coverage,
     ObservationQuery,
     Page,
-    Project,
     SessionConflict,
     SessionQuery,
     SessionSource,
-    StoredWarning,
     TraceDetail,
     TraceIO,
     TraceQuery,
@@ -64,15 +59,16 @@ from skein.store.migrations import (
     pending_migrations,
 )
 from skein.store.postgres_locks import MIGRATION_LOCK_KEY
-from skein.store.postgres_rows import (
+from skein.store.rows import (
     OBSERVATION_COLUMNS,
     SESSION_COLUMNS,
     TRACE_COLUMNS,
+    decoded,
     observation_from_row,
     session_from_row,
     trace_from_row,
-    warning_from_row,
 )
+from skein.store.shared import SharedStore, Statements
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +139,10 @@ INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name, applied_ns) VA
 PING = "SELECT 1"
 
 
-class PostgresStore:
+class PostgresStore(SharedStore):
     """`skein.store.base.Store` on a PostgreSQL database (migrated on open by default)."""
+
+    statements = Statements.from_constants(globals())
 
     def __init__(
         self,
@@ -178,48 +176,11 @@ class PostgresStore:
         if not self._pool.closed:
             self._pool.close()
 
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def ping(self) -> None:
         """Answer a trivial query (raises when the database cannot be reached)."""
         self._read_all(PING, ())
 
-    # Projects and keys
-
-    def create_project(self, name: str, project_id: str | None = None) -> Project:
-        project = Project(id=project_id or uuid.uuid4().hex, name=name, created_ns=time.time_ns())
-        self._write_one(INSERT_PROJECT, (project.id, project.name, project.created_ns))
-        return project
-
-    def get_project(self, project_id: str) -> Project | None:
-        row = self._read_one(SELECT_PROJECT, (project_id,))
-        return Project(*row) if row else None
-
-    def list_projects(self) -> list[Project]:
-        return [Project(*row) for row in self._read_all(SELECT_PROJECTS, ())]
-
-    def add_key(self, key: ApiKey) -> None:
-        row = (key.public_key, key.project_id, key.secret_hash, key.created_ns, key.revoked_ns,
-               key.note)  # fmt: skip
-        self._write_one(INSERT_KEY, row)
-
-    def find_key(self, public_key: str) -> ApiKey | None:
-        row = self._read_one(SELECT_KEY, (public_key,))
-        return ApiKey(*row) if row else None
-
-    def list_keys(self, project_id: str | None = None) -> list[ApiKey]:
-        if project_id is None:
-            return [ApiKey(*row) for row in self._read_all(SELECT_KEYS, ())]
-        return [ApiKey(*row) for row in self._read_all(SELECT_PROJECT_KEYS, (project_id,))]
+    # Keys (the other project and key methods are in SharedStore)
 
     def revoke_key(self, public_key: str, revoked_ns: int) -> bool:
         return self._transaction(
@@ -246,60 +207,22 @@ class PostgresStore:
         now_ns = time.time_ns()
         self._transaction(lambda c: postgres_write.write_batches(c, batches, now_ns))
 
-    # Reads
-
-    def get_trace(self, project_id: str, trace_id: str) -> TraceSummary | None:
-        row = self._read_one(SELECT_TRACE, (project_id, trace_id))
-        return trace_from_row(row) if row else None
-
-    def list_traces(
-        self, project_id: str, session_id: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[TraceSummary]:
-        if session_id is None:
-            rows = self._read_all(SELECT_PROJECT_TRACES, (project_id, limit, offset))
-        else:
-            rows = self._read_all(SELECT_SESSION_TRACES, (project_id, session_id, limit, offset))
-        return [trace_from_row(row) for row in rows]
-
-    def list_observations(self, project_id: str, trace_id: str) -> list[Observation]:
-        rows = self._read_all(SELECT_OBSERVATIONS, (project_id, trace_id))
-        return [observation_from_row(row) for row in rows]
-
-    def get_session(self, project_id: str, session_id: str) -> SessionSummary | None:
-        row = self._read_one(SELECT_SESSION, (project_id, session_id))
-        return session_from_row(row) if row else None
-
-    def list_sessions(
-        self, project_id: str, limit: int = 50, offset: int = 0
-    ) -> list[SessionSummary]:
-        rows = self._read_all(SELECT_SESSIONS, (project_id, limit, offset))
-        return [session_from_row(row) for row in rows]
-
-    def list_warnings(
-        self, project_id: str, trace_id: str | None = None, limit: int = 100
-    ) -> list[StoredWarning]:
-        if trace_id is None:
-            rows = self._read_all(SELECT_WARNINGS, (project_id, limit))
-        else:
-            rows = self._read_all(SELECT_TRACE_WARNINGS, (project_id, trace_id, limit))
-        return [warning_from_row(row) for row in rows]
-
     # Queries (SQL in skein.store.postgres_queries)
 
     def query_sessions(self, project_id: str, query: SessionQuery) -> Page[SessionSummary]:
         with self._reading() as c:
             page = postgres_queries.session_page(c, project_id, query, SESSION_COLUMNS)
-        return _decoded(page, session_from_row)
+        return decoded(page, session_from_row)
 
     def query_traces(self, project_id: str, query: TraceQuery) -> Page[TraceSummary]:
         with self._reading() as c:
             page = postgres_queries.trace_page(c, project_id, query, TRACE_COLUMNS)
-        return _decoded(page, trace_from_row)
+        return decoded(page, trace_from_row)
 
     def query_observations(self, project_id: str, query: ObservationQuery) -> Page[Observation]:
         with self._reading() as c:
             page = postgres_queries.observation_page(c, project_id, query, OBSERVATION_COLUMNS)
-        return _decoded(page, observation_from_row)
+        return decoded(page, observation_from_row)
 
     def get_observation(self, project_id: str, observation_id: str) -> Observation | None:
         statement = postgres_queries.select_observation(OBSERVATION_COLUMNS)
@@ -535,10 +458,6 @@ class PostgresStore:
         except errors.IntegrityError as error:
             raise ValueError(_integrity_message(error)) from error
 
-    def _read_one(self, statement: str, parameters: Row) -> Row | None:
-        rows = self._read_all(statement, parameters)
-        return rows[0] if rows else None
-
     def _read_all(self, statement: str, parameters: Row) -> list[Row]:
         with self._pool.connection() as connection:
             return connection.execute(statement, parameters).fetchall()
@@ -594,7 +513,3 @@ def _integrity_message(error: errors.IntegrityError) -> str:
     if isinstance(error, errors.UniqueViolation):
         return f"already exists ({error})"
     return str(error)
-
-
-def _decoded(page: Page[Row], decode: Callable[[Row], Any]) -> Page[Any]:
-    return Page(tuple(decode(row) for row in page.items), page.next_cursor, page.total)

@@ -28,7 +28,7 @@ from skein.store import (
     postgres_scores,
 )
 from skein.store.postgres_locks import OBSERVATION_TARGET, SESSION
-from skein.store.postgres_rows import (
+from skein.store.rows import (
     OBSERVATION_COLUMNS,
     OBSERVATION_FOLD_COLUMNS,
     SESSION_COLUMNS,

@@ -13,23 +13,18 @@ limit.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import sqlite3
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from skein.fold import (
-    ScoreAggregate,
     SessionSummary,
     TraceSummary,
     fold_session,
@@ -43,7 +38,6 @@ from skein.records import (
     MappedBatch,
     Observation,
     Score,
-    TraceAttributes,
 )
 from skein.repair.model import (
     AlreadyUndone,
@@ -67,21 +61,35 @@ from skein.store import (
     sqlite_scores,
 )
 from skein.store.base import (
-    ApiKey,
     Comment,
     Coverage,
     ObservationQuery,
     Page,
-    Project,
     SessionConflict,
     SessionQuery,
     SessionSource,
-    StoredWarning,
     TraceDetail,
     TraceIO,
     TraceQuery,
 )
 from skein.store.migrations import Migration, migrate, packaged_migrations
+from skein.store.rows import (
+    OBSERVATION_COLUMNS,
+    OBSERVATION_FOLD_COLUMNS,
+    SESSION_COLUMNS,
+    TRACE_COLUMNS,
+    TRACE_COLUMNS_TO_FOLD,
+    decoded,
+    json_ids,
+    observation_from_row,
+    observation_row,
+    observation_to_fold,
+    session_from_row,
+    session_row,
+    trace_from_row,
+    trace_row,
+)
+from skein.store.shared import SharedStore, Statements
 from skein.store.sqlite_checkpoint import Checkpointer
 from skein.store.sqlite_text import Packed, TextPacker, pack, unpack
 
@@ -150,30 +158,6 @@ REPORTED_PRAGMAS = (
 
 # -- Statements ----------------------------------------------------------------------------
 
-# Observation columns in table order: those the trace fold reads first, large text last.
-OBSERVATION_FOLD_COLUMNS = (
-    "trace_id", "id", "parent_id", "is_root", "name", "type", "start_ns", "end_ns", "level",
-    "environment", "release", "version", "input_tokens", "output_tokens", "total_tokens",
-    "total_cost", "trace_session_id", "trace_session_source", "trace_user_id",
-    "trace_user_source", "trace_name", "trace_tags", "trace_public", "trace_metadata",
-)  # fmt: skip
-OBSERVATION_DETAIL_COLUMNS = (
-    "status_message", "model", "prompt_name", "prompt_version", "completion_start_ns",
-    "usage", "cost", "model_parameters", "metadata", "trace_input", "trace_output",
-    "input", "output", "cost_source",
-)  # fmt: skip
-OBSERVATION_COLUMNS = OBSERVATION_FOLD_COLUMNS + OBSERVATION_DETAIL_COLUMNS
-TRACE_COLUMNS = (
-    "trace_id", "start_ns", "end_ns", "name", "session_id", "session_source", "user_id",
-    "user_source", "tags", "metadata", "public", "environment", "release", "version",
-    "root_id", "input_id", "output_id", "observation_count", "error_count", "orphan_count",
-    "input_tokens", "output_tokens", "total_tokens", "total_cost",
-)  # fmt: skip
-SESSION_COLUMNS = (
-    "session_id", "trace_count", "first_ns", "last_ns", "observation_count", "error_count",
-    "input_tokens", "output_tokens", "total_tokens", "total_cost", "user_ids", "tags",
-    "environments", "sources", "scores",
-)  # fmt: skip
 PROJECT_COLUMNS = "id, name, created_ns"
 KEY_COLUMNS = "public_key, project_id, secret_hash, created_ns, revoked_ns, note"
 WARNING_COLUMNS = "project_id, created_ns, trace_id, span_id, code, message"
@@ -212,8 +196,6 @@ SELECT_OBSERVATIONS = (
 SELECT_SESSIONS_OF_TRACES = (
     f"SELECT DISTINCT session_id FROM traces WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
 )
-# The session fold never reads a trace's metadata; skip decoding it.
-TRACE_COLUMNS_TO_FOLD = tuple("'{}'" if c == "metadata" else c for c in TRACE_COLUMNS)
 SELECT_TRACES_TO_FOLD = (
     f"SELECT {', '.join(TRACE_COLUMNS_TO_FOLD)}"
     f" FROM traces WHERE project_id = ? AND session_id IN {IDS_PARAMETER}"
@@ -273,8 +255,10 @@ INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name, applied_ns) VA
 Row = tuple[Any, ...]
 
 
-class SQLiteStore:
+class SQLiteStore(SharedStore):
     """`skein.store.base.Store` on one SQLite file (created, and migrated, on open)."""
+
+    statements = Statements.from_constants(globals())
 
     def __init__(self, path: str, migrations: Sequence[Migration] | None = None) -> None:
         if path in ("", ":memory:") or path.startswith("file:"):
@@ -310,17 +294,6 @@ class SQLiteStore:
                     self._writer.close()
         self._readers.close()
 
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def connection_settings(self) -> dict[str, Any]:
         """The writer connection's PRAGMAs in force (for diagnostics)."""
         with self._write_lock:
@@ -329,41 +302,7 @@ class SQLiteStore:
                 for name in REPORTED_PRAGMAS
             }
 
-    # Projects and keys
-
-    def create_project(self, name: str, project_id: str | None = None) -> Project:
-        """Create a project; its id is `project_id`, or a new random hex id. ValueError if taken."""
-        project = Project(id=project_id or uuid.uuid4().hex, name=name, created_ns=time.time_ns())
-        self._write_one(INSERT_PROJECT, (project.id, project.name, project.created_ns))
-        return project
-
-    def get_project(self, project_id: str) -> Project | None:
-        row = self._read_one(SELECT_PROJECT, (project_id,))
-        return Project(*row) if row else None
-
-    def list_projects(self) -> list[Project]:
-        return [Project(*row) for row in self._read_all(SELECT_PROJECTS, ())]
-
-    def add_key(self, key: ApiKey) -> None:
-        """Store a key. ValueError if the public key exists or the project does not."""
-        row = (
-            key.public_key,
-            key.project_id,
-            key.secret_hash,
-            key.created_ns,
-            key.revoked_ns,
-            key.note,
-        )
-        self._write_one(INSERT_KEY, row)
-
-    def find_key(self, public_key: str) -> ApiKey | None:
-        row = self._read_one(SELECT_KEY, (public_key,))
-        return ApiKey(*row) if row else None
-
-    def list_keys(self, project_id: str | None = None) -> list[ApiKey]:
-        if project_id is None:
-            return [ApiKey(*row) for row in self._read_all(SELECT_KEYS, ())]
-        return [ApiKey(*row) for row in self._read_all(SELECT_PROJECT_KEYS, (project_id,))]
+    # Keys (the other project and key methods are in SharedStore)
 
     def revoke_key(self, public_key: str, revoked_ns: int) -> bool:
         """Mark a key revoked; False if there is no such key."""
@@ -389,71 +328,29 @@ class SQLiteStore:
             for text in (o.input, o.output, o.trace.input, o.trace.output)
         )
 
-    # Reads
-
-    def get_trace(self, project_id: str, trace_id: str) -> TraceSummary | None:
-        row = self._read_one(SELECT_TRACE, (project_id, trace_id))
-        return _trace_from_row(row) if row else None
-
-    def list_traces(
-        self, project_id: str, session_id: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[TraceSummary]:
-        """A session's traces in start order, or the project's traces newest first."""
-        if session_id is None:
-            rows = self._read_all(SELECT_PROJECT_TRACES, (project_id, limit, offset))
-        else:
-            rows = self._read_all(SELECT_SESSION_TRACES, (project_id, session_id, limit, offset))
-        return [_trace_from_row(row) for row in rows]
-
-    def list_observations(self, project_id: str, trace_id: str) -> list[Observation]:
-        """A trace's observations with every field, ordered by start time, then id."""
-        rows = self._read_all(SELECT_OBSERVATIONS, (project_id, trace_id))
-        return [_observation_from_row(row) for row in rows]
-
-    def get_session(self, project_id: str, session_id: str) -> SessionSummary | None:
-        row = self._read_one(SELECT_SESSION, (project_id, session_id))
-        return _session_from_row(row) if row else None
-
-    def list_sessions(
-        self, project_id: str, limit: int = 50, offset: int = 0
-    ) -> list[SessionSummary]:
-        """Sessions by latest activity, newest first, then by id."""
-        rows = self._read_all(SELECT_SESSIONS, (project_id, limit, offset))
-        return [_session_from_row(row) for row in rows]
-
-    def list_warnings(
-        self, project_id: str, trace_id: str | None = None, limit: int = 100
-    ) -> list[StoredWarning]:
-        """Ingestion warnings of a project, or of one trace, newest first."""
-        if trace_id is None:
-            rows = self._read_all(SELECT_WARNINGS, (project_id, limit))
-        else:
-            rows = self._read_all(SELECT_TRACE_WARNINGS, (project_id, trace_id, limit))
-        return [_warning_from_row(row) for row in rows]
-
     # Queries (SQL in skein.store.sqlite_queries)
 
     def query_sessions(self, project_id: str, query: SessionQuery) -> Page[SessionSummary]:
         with self._readers.connection() as connection:
             page = sqlite_queries.session_page(connection, project_id, query, SESSION_COLUMNS)
-        return _decoded(page, _session_from_row)
+        return decoded(page, session_from_row)
 
     def query_traces(self, project_id: str, query: TraceQuery) -> Page[TraceSummary]:
         with self._readers.connection() as connection:
             page = sqlite_queries.trace_page(connection, project_id, query, TRACE_COLUMNS)
-        return _decoded(page, _trace_from_row)
+        return decoded(page, trace_from_row)
 
     def query_observations(self, project_id: str, query: ObservationQuery) -> Page[Observation]:
         with self._readers.connection() as connection:
             page = sqlite_queries.observation_page(
                 connection, project_id, query, OBSERVATION_COLUMNS
             )
-        return _decoded(page, _observation_from_row)
+        return decoded(page, observation_from_row)
 
     def get_observation(self, project_id: str, observation_id: str) -> Observation | None:
         statement = sqlite_queries.select_observation(OBSERVATION_COLUMNS)
         row = self._read_one(statement, (project_id, observation_id))
-        return _observation_from_row(row) if row else None
+        return observation_from_row(row) if row else None
 
     def get_trace_detail(self, project_id: str, trace_id: str) -> TraceDetail | None:
         """A trace, its I/O and its observations, read in one snapshot."""
@@ -464,10 +361,10 @@ class SQLiteStore:
             io = sqlite_queries.trace_io(connection, project_id, [trace_id])
             observations = connection.execute(SELECT_OBSERVATIONS, (project_id, trace_id))
             return TraceDetail(
-                trace=_trace_from_row(row),
+                trace=trace_from_row(row),
                 io=TraceIO(unpack(io[0][1]), unpack(io[0][2])) if io else TraceIO(),
                 observations=tuple(
-                    o for o in map(_observation_from_row, observations) if not is_carrier(o)
+                    o for o in map(observation_from_row, observations) if not is_carrier(o)
                 ),
             )
 
@@ -540,7 +437,7 @@ class SQLiteStore:
     def bookmarked(self, project_id: str, session_ids: Sequence[str]) -> set[str]:
         with self._readers.connection() as connection:
             return sqlite_comments.bookmarked(
-                connection, project_id, session_ids, _json_ids(session_ids)
+                connection, project_id, session_ids, json_ids(session_ids)
             )
 
     # Session-id diagnostics (SQL in skein.store.sqlite_diagnostics)
@@ -583,7 +480,7 @@ class SQLiteStore:
             rows = sqlite_diagnostics.without_session(
                 connection, project_id, TRACE_COLUMNS, from_ns, to_ns, limit
             )
-        return [_trace_from_row(row) for row in rows]
+        return [trace_from_row(row) for row in rows]
 
     # Scores (SQL in skein.store.sqlite_scores)
 
@@ -684,11 +581,6 @@ class SQLiteStore:
                 connection.execute(statement, parameters)
         except sqlite3.IntegrityError as error:
             raise ValueError(_integrity_message(error)) from error
-
-    def _read_one(self, statement: str, parameters: Row) -> Row | None:
-        # fetchall: the statement runs to its end, so no read transaction stays open.
-        rows = self._read_all(statement, parameters)
-        return rows[0] if rows else None
 
     def _read_all(self, statement: str, parameters: Row) -> list[Row]:
         with self._readers.connection() as connection:
@@ -827,8 +719,8 @@ def _write_batches(
         written[project_id].update(((o.trace_id, o.id), o) for o in rebuilt)
     connection.executemany(
         UPSERT_OBSERVATION,
-        [_observation_row(b.project_id, o, pack_text) for b in batches for o in b.observations]
-        + [_observation_row(p, o) for p, (rebuilt, _, _) in events.items() for o in rebuilt],
+        [observation_row(b.project_id, o, pack_text) for b in batches for o in b.observations]
+        + [observation_row(p, o, pack) for p, (rebuilt, _, _) in events.items() for o in rebuilt],
     )
     connection.executemany(
         INSERT_WARNING,
@@ -894,14 +786,14 @@ def _refold_traces(
     connection: sqlite3.Connection, project_id: str, trace_ids: set[str], written: Written
 ) -> set[str]:
     """Refold traces; return the sessions they were or now are in."""
-    ids = _json_ids(trace_ids)
+    ids = json_ids(trace_ids)
     rows = connection.execute(SELECT_OBSERVATIONS_TO_FOLD, (project_id, ids))
     traces = sqlite_repair.apply_to_traces(connection, project_id, _fold_traces(rows, written))
     left = {row[0] for row in connection.execute(SELECT_SESSIONS_OF_TRACES, (project_id, ids))}
-    connection.executemany(UPSERT_TRACE, [_trace_row(project_id, t) for t in traces])
+    connection.executemany(UPSERT_TRACE, [trace_row(project_id, t) for t in traces])
     emptied = trace_ids - {t.trace_id for t in traces}
     if emptied:
-        connection.execute(DELETE_TRACES, (project_id, _json_ids(emptied)))
+        connection.execute(DELETE_TRACES, (project_id, json_ids(emptied)))
     return {s for s in left | {t.session_id for t in traces} if s is not None}
 
 
@@ -909,7 +801,7 @@ def _fold_traces(rows: Iterable[Row], written: Written) -> list[TraceSummary]:
     """Fold the stored observations of each trace; those just written are reused, not decoded."""
     by_trace: dict[str, list[Observation]] = defaultdict(list)
     for row in rows:
-        observation = written.get((row[0], row[1])) or _observation_to_fold(row)
+        observation = written.get((row[0], row[1])) or observation_to_fold(row)
         by_trace[row[0]].append(observation)
     return [fold_trace(observations) for observations in by_trace.values()]
 
@@ -917,16 +809,16 @@ def _fold_traces(rows: Iterable[Row], written: Written) -> list[TraceSummary]:
 def _refold_sessions(
     connection: sqlite3.Connection, project_id: str, session_ids: set[str]
 ) -> None:
-    ids = _json_ids(session_ids)
+    ids = json_ids(session_ids)
     by_session: dict[str, list[TraceSummary]] = defaultdict(list)
     for row in connection.execute(SELECT_TRACES_TO_FOLD, (project_id, ids)):
-        by_session[row[4]].append(_trace_from_row(row))
+        by_session[row[4]].append(trace_from_row(row))
     scores = sqlite_scores.session_aggregates(connection, project_id, by_session)
     folded = [fold_session(sid, traces, scores.get(sid)) for sid, traces in by_session.items()]
-    connection.executemany(UPSERT_SESSION, [_session_row(project_id, s) for s in folded])
+    connection.executemany(UPSERT_SESSION, [session_row(project_id, s) for s in folded])
     emptied = session_ids - by_session.keys()
     if emptied:
-        connection.execute(DELETE_SESSIONS, (project_id, _json_ids(emptied)))
+        connection.execute(DELETE_SESSIONS, (project_id, json_ids(emptied)))
 
 
 def _apply_assignments(
@@ -978,161 +870,5 @@ def _delete_traces(
 # -- Rows ----------------------------------------------------------------------------------
 
 
-def _observation_row(
-    project_id: str, o: Observation, pack_text: Callable[[str | None], Packed] = pack
-) -> Row:
-    t = o.trace
-    return (
-        project_id, o.trace_id, o.id, o.parent_id, o.is_root, o.name, o.type, o.start_ns,
-        o.end_ns, o.level, o.environment, o.release, o.version, o.input_tokens,
-        o.output_tokens, o.total_tokens, o.total_cost, t.session_id, t.session_source,
-        t.user_id, t.user_source, t.name, _json(t.tags), t.public, _json(t.metadata),
-        o.status_message, o.model, o.prompt_name, o.prompt_version, o.completion_start_ns,
-        _json(o.usage), _json(o.cost), o.model_parameters, _json(o.metadata),
-        pack_text(t.input), pack_text(t.output), pack_text(o.input), pack_text(o.output),
-        o.cost_source,
-    )  # fmt: skip
-
-
-def _observation_to_fold(row: Row) -> Observation:
-    """An observation as fold_trace needs it: large text left out, trace I/O as a marker."""
-    return _observation(row, input=None, output=None, metadata={}, model_parameters=None,
-        usage={}, cost={}, detail=(None, None, None, None, None),
-        trace_input="" if row[24] else None, trace_output="" if row[25] else None,
-    )  # fmt: skip
-
-
-def _observation_from_row(row: Row) -> Observation:
-    (
-        status_message, model, prompt_name, prompt_version, completion_start_ns, usage, cost,
-        model_parameters, metadata, trace_input, trace_output, input_text, output_text,
-        cost_source,
-    ) = row[len(OBSERVATION_FOLD_COLUMNS):]  # fmt: skip
-    observation = _observation(
-        row,
-        input=unpack(input_text),
-        output=unpack(output_text),
-        metadata=_from_json(metadata),
-        model_parameters=model_parameters,
-        usage=_from_json(usage),
-        cost=_from_json(cost),
-        detail=(status_message, model, prompt_name, prompt_version, completion_start_ns),
-        trace_input=unpack(trace_input),
-        trace_output=unpack(trace_output),
-    )
-    return replace(observation, cost_source=cost_source) if cost_source else observation
-
-
-def _observation(
-    row: Row,
-    *,
-    input: str | None,
-    output: str | None,
-    metadata: Mapping[str, Any],
-    model_parameters: str | None,
-    usage: Mapping[str, float],
-    cost: Mapping[str, float],
-    detail: tuple[str | None, str | None, str | None, int | None, int | None],
-    trace_input: str | None,
-    trace_output: str | None,
-) -> Observation:
-    """An Observation from the fold columns of a row, plus the given remaining fields."""
-    (
-        trace_id, id, parent_id, is_root, name, type, start_ns, end_ns, level, environment,
-        release, version, input_tokens, output_tokens, total_tokens, total_cost,
-        session_id, session_source, user_id, user_source, trace_name, tags, public,
-        trace_metadata,
-    ) = row[: len(OBSERVATION_FOLD_COLUMNS)]  # fmt: skip
-    status_message, model, prompt_name, prompt_version, completion_start_ns = detail
-    trace = TraceAttributes(
-        session_id=session_id, session_source=session_source, user_id=user_id,
-        user_source=user_source, name=trace_name, tags=tuple(_from_json(tags)),
-        metadata=_from_json(trace_metadata), public=None if public is None else bool(public),
-        input=trace_input, output=trace_output,
-    )  # fmt: skip
-    return Observation(
-        id=id, trace_id=trace_id, parent_id=parent_id, is_root=bool(is_root), name=name,
-        type=type, start_ns=start_ns, end_ns=end_ns, level=level,
-        status_message=status_message, input=input, output=output, metadata=metadata,
-        model=model, model_parameters=model_parameters, usage=usage, cost=cost,
-        input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens,
-        total_cost=total_cost, completion_start_ns=completion_start_ns,
-        environment=environment, release=release, version=version, prompt_name=prompt_name,
-        prompt_version=prompt_version, trace=trace,
-    )  # fmt: skip
-
-
-def _trace_row(project_id: str, t: TraceSummary) -> Row:
-    return (
-        project_id, t.trace_id, t.start_ns, t.end_ns, t.name, t.session_id, t.session_source,
-        t.user_id, t.user_source, _json(t.tags), _json(t.metadata), t.public, t.environment,
-        t.release, t.version, t.root_id, t.input_id, t.output_id, t.observation_count,
-        t.error_count, t.orphan_count, t.input_tokens, t.output_tokens, t.total_tokens,
-        t.total_cost,
-    )  # fmt: skip
-
-
-def _trace_from_row(row: Row) -> TraceSummary:
-    values = list(row)
-    values[8] = tuple(_from_json(values[8]))  # tags
-    values[9] = _from_json(values[9])  # metadata
-    values[10] = bool(values[10])  # public
-    return TraceSummary(*values)
-
-
-def _session_row(project_id: str, s: SessionSummary) -> Row:
-    return (
-        project_id, s.session_id, s.trace_count, s.first_ns, s.last_ns, s.observation_count,
-        s.error_count, s.input_tokens, s.output_tokens, s.total_tokens, s.total_cost,
-        _json(s.user_ids), _json(s.tags), _json(s.environments), _json(s.sources),
-        _json({name: asdict(aggregate) for name, aggregate in s.scores.items()}),
-    )  # fmt: skip
-
-
-def _session_from_row(row: Row) -> SessionSummary:
-    counts = row[:10]
-    lists = [tuple(_from_json(text)) for text in row[10:14]]
-    scores = {name: ScoreAggregate(**fields) for name, fields in _from_json(row[14]).items()}
-    return replace(SessionSummary(*counts, *lists), scores=scores)
-
-
-def _decoded(page: Page[Row], decode: Callable[[Row], Any]) -> Page[Any]:
-    return Page(tuple(decode(row) for row in page.items), page.next_cursor, page.total)
-
-
 def _warning_row(project_id: str, w: IngestWarning, now_ns: int) -> Row:
     return (project_id, w.trace_id, w.span_id, w.code, w.message, now_ns)
-
-
-def _warning_from_row(row: Row) -> StoredWarning:
-    project_id, created_ns, trace_id, span_id, code, message = row
-    return StoredWarning(project_id, created_ns, IngestWarning(trace_id, span_id, code, message))
-
-
-# -- JSON ----------------------------------------------------------------------------------
-
-
-def _json_default(value: object) -> object:
-    """Values JSON has no type for: bytes as base64 text, anything else as its str()."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(value).decode("ascii")
-    return str(value)
-
-
-JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
-
-
-def _json(value: object) -> str:
-    if not value:  # the common empty dict or tuple, without the encoder's overhead
-        return "{}" if isinstance(value, Mapping) else "[]"
-    return JSON_ENCODER.encode(value)
-
-
-def _from_json(text: str) -> Any:
-    if text == "{}":
-        return {}
-    return () if text == "[]" else json.loads(text)
-
-
-def _json_ids(ids: Iterable[str]) -> str:
-    return JSON_ENCODER.encode(list(ids))

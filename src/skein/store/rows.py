@@ -1,0 +1,211 @@
+"""Rows shared by the SQLite and PostgreSQL stores: columns, decoders, JSON text.
+
+Both backends keep the same columns in the same order, JSON as text, so turning a row into
+a record (and a summary into a row) is the same code for both. Large observation text is
+the one difference on the way in (SQLite packs it, `sqlite_text`; PostgreSQL has TOAST), so
+the observation encoders stay with each backend; decoding unpacks either form.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, replace
+from typing import Any
+
+from skein.fold import ScoreAggregate, SessionSummary, TraceSummary
+from skein.records import IngestWarning, Observation, TraceAttributes
+from skein.store.base import Page, StoredWarning
+from skein.store.sqlite_text import Packed, unpack
+
+Row = tuple[Any, ...]
+
+# Observation columns in table order: those the trace fold reads first, large text last.
+OBSERVATION_FOLD_COLUMNS = (
+    "trace_id", "id", "parent_id", "is_root", "name", "type", "start_ns", "end_ns", "level",
+    "environment", "release", "version", "input_tokens", "output_tokens", "total_tokens",
+    "total_cost", "trace_session_id", "trace_session_source", "trace_user_id",
+    "trace_user_source", "trace_name", "trace_tags", "trace_public", "trace_metadata",
+)  # fmt: skip
+OBSERVATION_DETAIL_COLUMNS = (
+    "status_message", "model", "prompt_name", "prompt_version", "completion_start_ns",
+    "usage", "cost", "model_parameters", "metadata", "trace_input", "trace_output",
+    "input", "output", "cost_source",
+)  # fmt: skip
+OBSERVATION_COLUMNS = OBSERVATION_FOLD_COLUMNS + OBSERVATION_DETAIL_COLUMNS
+TRACE_COLUMNS = (
+    "trace_id", "start_ns", "end_ns", "name", "session_id", "session_source", "user_id",
+    "user_source", "tags", "metadata", "public", "environment", "release", "version",
+    "root_id", "input_id", "output_id", "observation_count", "error_count", "orphan_count",
+    "input_tokens", "output_tokens", "total_tokens", "total_cost",
+)  # fmt: skip
+SESSION_COLUMNS = (
+    "session_id", "trace_count", "first_ns", "last_ns", "observation_count", "error_count",
+    "input_tokens", "output_tokens", "total_tokens", "total_cost", "user_ids", "tags",
+    "environments", "sources", "scores",
+)  # fmt: skip
+# The session fold never reads a trace's metadata; skip decoding it.
+TRACE_COLUMNS_TO_FOLD = tuple("'{}'" if c == "metadata" else c for c in TRACE_COLUMNS)
+
+
+def as_is(text: str | None) -> str | None:
+    """Large text stored unchanged (PostgreSQL compresses it itself, TOAST)."""
+    return text
+
+
+def observation_row(
+    project_id: str, o: Observation, pack_text: Callable[[str | None], Packed] = as_is
+) -> Row:
+    """The values of `OBSERVATION_COLUMNS`: large text through `pack_text` (as is by default)."""
+    t = o.trace
+    return (
+        project_id, o.trace_id, o.id, o.parent_id, o.is_root, o.name, o.type, o.start_ns,
+        o.end_ns, o.level, o.environment, o.release, o.version, o.input_tokens,
+        o.output_tokens, o.total_tokens, o.total_cost, t.session_id, t.session_source,
+        t.user_id, t.user_source, t.name, json_text(t.tags), t.public, json_text(t.metadata),
+        o.status_message, o.model, o.prompt_name, o.prompt_version, o.completion_start_ns,
+        json_text(o.usage), json_text(o.cost), o.model_parameters, json_text(o.metadata),
+        pack_text(t.input), pack_text(t.output), pack_text(o.input), pack_text(o.output),
+        o.cost_source,
+    )  # fmt: skip
+
+
+def observation_to_fold(row: Row) -> Observation:
+    """An observation as fold_trace needs it: large text left out, trace I/O as a marker."""
+    return _observation(row, input=None, output=None, metadata={}, model_parameters=None,
+        usage={}, cost={}, detail=(None, None, None, None, None),
+        trace_input="" if row[24] else None, trace_output="" if row[25] else None,
+    )  # fmt: skip
+
+
+def observation_from_row(row: Row) -> Observation:
+    (
+        status_message, model, prompt_name, prompt_version, completion_start_ns, usage, cost,
+        model_parameters, metadata, trace_input, trace_output, input_text, output_text,
+        cost_source,
+    ) = row[len(OBSERVATION_FOLD_COLUMNS):]  # fmt: skip
+    observation = _observation(
+        row,
+        input=unpack(input_text),
+        output=unpack(output_text),
+        metadata=from_json(metadata),
+        model_parameters=model_parameters,
+        usage=from_json(usage),
+        cost=from_json(cost),
+        detail=(status_message, model, prompt_name, prompt_version, completion_start_ns),
+        trace_input=unpack(trace_input),
+        trace_output=unpack(trace_output),
+    )
+    return replace(observation, cost_source=cost_source) if cost_source else observation
+
+
+def _observation(
+    row: Row,
+    *,
+    input: str | None,
+    output: str | None,
+    metadata: Mapping[str, Any],
+    model_parameters: str | None,
+    usage: Mapping[str, float],
+    cost: Mapping[str, float],
+    detail: tuple[str | None, str | None, str | None, int | None, int | None],
+    trace_input: str | None,
+    trace_output: str | None,
+) -> Observation:
+    """An Observation from the fold columns of a row, plus the given remaining fields."""
+    (
+        trace_id, id, parent_id, is_root, name, type, start_ns, end_ns, level, environment,
+        release, version, input_tokens, output_tokens, total_tokens, total_cost,
+        session_id, session_source, user_id, user_source, trace_name, tags, public,
+        trace_metadata,
+    ) = row[: len(OBSERVATION_FOLD_COLUMNS)]  # fmt: skip
+    status_message, model, prompt_name, prompt_version, completion_start_ns = detail
+    trace = TraceAttributes(
+        session_id=session_id, session_source=session_source, user_id=user_id,
+        user_source=user_source, name=trace_name, tags=tuple(from_json(tags)),
+        metadata=from_json(trace_metadata), public=None if public is None else bool(public),
+        input=trace_input, output=trace_output,
+    )  # fmt: skip
+    return Observation(
+        id=id, trace_id=trace_id, parent_id=parent_id, is_root=bool(is_root), name=name,
+        type=type, start_ns=start_ns, end_ns=end_ns, level=level,
+        status_message=status_message, input=input, output=output, metadata=metadata,
+        model=model, model_parameters=model_parameters, usage=usage, cost=cost,
+        input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens,
+        total_cost=total_cost, completion_start_ns=completion_start_ns,
+        environment=environment, release=release, version=version, prompt_name=prompt_name,
+        prompt_version=prompt_version, trace=trace,
+    )  # fmt: skip
+
+
+def trace_row(project_id: str, t: TraceSummary) -> Row:
+    return (
+        project_id, t.trace_id, t.start_ns, t.end_ns, t.name, t.session_id, t.session_source,
+        t.user_id, t.user_source, json_text(t.tags), json_text(t.metadata), t.public, t.environment,
+        t.release, t.version, t.root_id, t.input_id, t.output_id, t.observation_count,
+        t.error_count, t.orphan_count, t.input_tokens, t.output_tokens, t.total_tokens,
+        t.total_cost,
+    )  # fmt: skip
+
+
+def trace_from_row(row: Row) -> TraceSummary:
+    values = list(row)
+    values[8] = tuple(from_json(values[8]))  # tags
+    values[9] = from_json(values[9])  # metadata
+    values[10] = bool(values[10])  # public
+    return TraceSummary(*values)
+
+
+def session_row(project_id: str, s: SessionSummary) -> Row:
+    return (
+        project_id, s.session_id, s.trace_count, s.first_ns, s.last_ns, s.observation_count,
+        s.error_count, s.input_tokens, s.output_tokens, s.total_tokens, s.total_cost,
+        json_text(s.user_ids), json_text(s.tags), json_text(s.environments), json_text(s.sources),
+        json_text({name: asdict(aggregate) for name, aggregate in s.scores.items()}),
+    )  # fmt: skip
+
+
+def session_from_row(row: Row) -> SessionSummary:
+    counts = row[:10]
+    lists = [tuple(from_json(text)) for text in row[10:14]]
+    scores = {name: ScoreAggregate(**fields) for name, fields in from_json(row[14]).items()}
+    return replace(SessionSummary(*counts, *lists), scores=scores)
+
+
+def decoded(page: Page[Row], decode: Callable[[Row], Any]) -> Page[Any]:
+    return Page(tuple(decode(row) for row in page.items), page.next_cursor, page.total)
+
+
+def warning_from_row(row: Row) -> StoredWarning:
+    project_id, created_ns, trace_id, span_id, code, message = row
+    return StoredWarning(project_id, created_ns, IngestWarning(trace_id, span_id, code, message))
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+def _json_default(value: object) -> object:
+    """Values JSON has no type for: bytes as base64 text, anything else as its str()."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def json_text(value: object) -> str:
+    if not value:  # the common empty dict or tuple, without the encoder's overhead
+        return "{}" if isinstance(value, Mapping) else "[]"
+    return JSON_ENCODER.encode(value)
+
+
+def from_json(text: str) -> Any:
+    if text == "{}":
+        return {}
+    return () if text == "[]" else json.loads(text)
+
+
+def json_ids(ids: Iterable[str]) -> str:
+    return JSON_ENCODER.encode(list(ids))
