@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
+from skein.store.base import Store
 from tests.e2e.conftest import (
     Server,
     clean_environment,
@@ -27,6 +29,7 @@ from tests.e2e.conftest import (
     tail,
     wait_until_healthy,
 )
+from tests.ui.factories import client_for, opened_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -121,3 +124,18 @@ def screenshot(tab: Any, name: str, *, full_page: bool = False) -> Path:
     path = ARTIFACTS / f"{name}.png"
     tab.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+# In-process page tests: a fresh SQLite store and a TestClient on it.
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with opened_store(tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
+    with client_for(store, tmp_path) as made:
+        yield made

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +43,13 @@ def client_for(store: Store, data_dir: Path, **overrides: Any) -> Iterator[TestC
     app = create_app(make_settings(data_dir, **overrides), store)
     with TestClient(app, base_url="http://127.0.0.1:3000") as client:
         yield client
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page's forms."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
 
 
 def project_of(store: Store) -> str:

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from skein.store.base import Store
-from tests.ui.factories import PUBLIC, SECRET, client_for, opened_store, project_of, write_chat
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with opened_store(tmp_path) as opened:
-        yield opened
+from tests.ui.factories import PUBLIC, SECRET, client_for, csrf_of, project_of, write_chat
 
 
 def login_form(client: TestClient) -> str:
     page = client.get("/login")
     assert page.status_code == 200 and "Log in to Skein" in page.text
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found
-    return found.group(1)
+    return csrf_of(page.text)
 
 
 def test_no_login_on_loopback(store: Store, tmp_path: Path) -> None:

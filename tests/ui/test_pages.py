@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -16,31 +14,12 @@ from skein.store.base import Store
 from tests.ui.factories import (
     START_NS,
     chat_turn,
-    client_for,
-    opened_store,
+    csrf_of,
     project_of,
     trace_id,
     write_chat,
     write_observations,
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with opened_store(tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
-    with client_for(store, tmp_path) as made:
-        yield made
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
 
 
 def listed_sessions(html: str) -> list[str]:

@@ -5,7 +5,6 @@ errors shown in the pages' style."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,30 +20,12 @@ from tests.ui.factories import (
     SECRET,
     chat_turn,
     client_for,
-    opened_store,
+    csrf_of,
     project_of,
     trace_id,
     write_chat,
     write_observations,
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with opened_store(tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
-    with client_for(store, tmp_path) as made:
-        yield made
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
 
 
 def post(client: TestClient, path: str, token: str, **fields: str) -> Any:
