@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,24 @@ def test_long_text_is_stored_as_fewer_bytes_and_read_back_equal() -> None:
     assert isinstance(packed, bytes)
     assert len(packed) < len(text.encode()) * 0.8
     assert unpack(packed) == text
+
+
+def test_zlib_streams_of_databases_written_before_zstandard_still_read_back() -> None:
+    text = long_text("older answer")
+    for stream in (zlib.compress(text.encode(), 1), huffman_only(text.encode())):
+        assert unpack(stream) == text
+
+
+def test_threads_pack_and_unpack_at_the_same_time() -> None:
+    texts = [long_text(f"answer {n}") for n in range(200)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        round_trips = list(pool.map(lambda t: unpack(pack(t)), texts))
+    assert round_trips == texts
+
+
+def huffman_only(data: bytes) -> bytes:
+    compressor = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_HUFFMAN_ONLY)
+    return compressor.compress(data) + compressor.flush()
 
 
 @given(st.text(min_size=COMPRESS_ABOVE_CHARS - 5, max_size=3 * COMPRESS_ABOVE_CHARS))
