@@ -46,7 +46,34 @@ def _version(name: str) -> str | None:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    """User plus system CPU time a process and all its living descendants (the server's
+    ingestion workers) have used so far (/proc/<pid>/stat)."""
+    ticks = sum(_cpu_ticks(_stat_fields(p)) for p in process_tree(pid))
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its living descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int(_stat_fields(int(entry.name))[1])  # ppid (field 4)
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, waiting = [], [pid]
+    while waiting:
+        current = waiting.pop()
+        tree.append(current)
+        waiting.extend(children.get(current, []))
+    return tree
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name: field 3 (state) first."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu_ticks(fields: list[str]) -> int:
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)

@@ -49,6 +49,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=8, help="workload seed (default 8)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
     parser.add_argument("--repeat", type=int, help="requests per query figure (default 30)")
+    parser.add_argument(
+        "--ingest-processes",
+        type=int,
+        help="the server's SKEIN_INGEST_PROCESSES (default: the server's own default)",
+    )
     parser.add_argument("--no-sdk", action="store_true", help="skip the SDK overhead figure")
     parser.add_argument("--output", type=Path, help="JSON file to write (default bench/results/)")
     parser.add_argument(
@@ -88,7 +93,8 @@ def _ingest_runs(
         last = index == len(sizes) - 1
         label = f"{spans}"
         runs[label] = _one_size(spec, scratch / label, report["runs"], label, first=index == 0,
-                                queries_repeat=options.repeat if last else 0)  # fmt: skip
+                                queries_repeat=options.repeat if last else 0,
+                                server_env=_server_env(options))  # fmt: skip
     return runs
 
 
@@ -100,6 +106,7 @@ def _one_size(
     *,
     first: bool,
     queries_repeat: int,
+    server_env: dict[str, str],
 ) -> IngestResult:
     started = time.perf_counter()
     workload = cache.prepare(spec)
@@ -110,7 +117,7 @@ def _one_size(
         floor = measure_floor(list(workload.all_batches()), _fresh(directory / "floor"))
         entry["floor"] = {**asdict(floor), "spans_per_second": floor.spans_per_second}
         _progress(f"{label} spans: floor {floor.spans_per_second:,.0f} spans/s")
-    with Server(_fresh(directory / "server")) as server:
+    with Server(_fresh(directory / "server"), server_env) as server:
         result = run_ingest(workload, server)
         entry["ingest"] = {**asdict(result), "spans_per_second": result.spans_per_second,
                            "cpu_us_per_span": result.cpu_us_per_span,
@@ -124,6 +131,12 @@ def _one_size(
     entry["pages"] = page_usage(server.database_path)
     reports[label] = entry
     return result
+
+
+def _server_env(options: argparse.Namespace) -> dict[str, str]:
+    if options.ingest_processes is None:
+        return {}
+    return {"SKEIN_INGEST_PROCESSES": str(options.ingest_processes)}
 
 
 def _queries_json(queries: QueryReport) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from bench.machine import process_tree
 from bench.workload import PUBLIC_KEY, SECRET_KEY
 
 START_TIMEOUT_S = 60.0
@@ -86,10 +87,12 @@ class Server:
             self.process.wait()
 
     def peak_rss_bytes(self) -> int:
-        return _status_kib(self.pid, "VmHWM") * 1024
+        """The sum of the peaks of the server and its ingestion workers (an upper bound:
+        their peaks need not coincide)."""
+        return sum(_status_kib(pid, "VmHWM") for pid in process_tree(self.pid)) * 1024
 
     def rss_bytes(self) -> int:
-        return _status_kib(self.pid, "VmRSS") * 1024
+        return sum(_status_kib(pid, "VmRSS") for pid in process_tree(self.pid)) * 1024
 
     def get(self, path: str, timeout: float = 30.0) -> tuple[int, bytes]:
         request = urllib.request.Request(

@@ -31,6 +31,17 @@ class SkeinError(Exception):
     def headers(self) -> dict[str, str]:
         return {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in an ingestion worker process, it must arrive whole in the server.
+        return (_restored, (type(self), self.message, dict(self.__dict__)))
+
+
+def _restored(cls: type[SkeinError], message: str, state: dict[str, Any]) -> SkeinError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class BadRequest(SkeinError):
     status = 400

@@ -5,6 +5,7 @@ Every field is documented in docs/settings.md; a test keeps the two in step.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
+# Ingestion worker processes when `ingest_processes` is not set: one per CPU, up to this many.
+AUTO_INGEST_PROCESSES_MAX = 4
 
 
 class Settings(BaseSettings):
@@ -31,6 +34,19 @@ class Settings(BaseSettings):
         True, description="Apply pending PostgreSQL migrations when the server starts."
     )
     workers: int = Field(1, gt=0, description="Server processes `skein serve` runs (PostgreSQL).")
+    ingest_processes: int | None = Field(
+        None,
+        ge=0,
+        description=(
+            "Worker processes that decode, map and commit OTLP requests; 0 does it in the"
+            " server process. Default: one per CPU (at most 4), 0 on one CPU or with `workers` > 1."
+        ),
+    )
+    ingest_queue_bytes: int = Field(
+        256 * MIB,
+        gt=0,
+        description="Request bytes waiting for the ingestion workers before answering 503.",
+    )
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(3000, ge=0, le=65535, description="Port the server listens on.")
     init_public_key: str | None = Field(
@@ -76,6 +92,14 @@ class Settings(BaseSettings):
     ui_admin_password: SecretStr | None = Field(
         None, description="Password that logs into the web UI with access to every project."
     )
+
+    def resolved_ingest_processes(self) -> int:
+        if self.ingest_processes is not None:
+            return self.ingest_processes
+        cpus = os.cpu_count() or 1
+        if cpus < 2 or self.workers > 1:
+            return 0
+        return min(cpus, AUTO_INGEST_PROCESSES_MAX)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

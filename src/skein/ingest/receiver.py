@@ -1,42 +1,32 @@
 """The OTLP/HTTP trace receiver: authenticate, read, decode and map, commit, answer.
 
 Decoding, mapping and pricing (cost from the model price table where a generation reports
-usage but no cost) run in one worker-thread hop per request; the answer comes after the
-group commit, in the request's encoding (protobuf or JSON), with `partial_success` naming
+usage but no cost) run either in an ingestion worker process that also commits the batch
+(`skein.ingest.pool`, when `SKEIN_INGEST_PROCESSES` gives one or more), or in one
+worker-thread hop followed by the group-commit writer. Either way the answer comes after
+the commit, in the request's encoding (protobuf or JSON), with `partial_success` naming
 spans that could not be stored while the rest were.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from skein.errors import BadRequest, PayloadTooLarge, RequestTimeout
-from skein.ingest.guards import cap_attributes, drop_foreign_spans
-from skein.ingest.mapping import IngestContext, map_request
-from skein.ingest.otlp import decode_request, encode_response, is_json
+from skein.ingest.mapping import IngestContext
+from skein.ingest.otlp import encode_response, is_json
+from skein.ingest.pipeline import Sender, decode_and_map
+from skein.ingest.pool import OtlpRequest
 from skein.keys import parse_basic_auth
-from skein.prices import PriceCache, priced_batch
-from skein.records import IngestWarning, MappedBatch, RejectedSpan
-from skein.repair.rules import SessionRuleCache, ruled_batch
+from skein.records import RejectedSpan
 from skein.services import Services
-from skein.settings import Settings
 
 MAX_INGESTION_VERSION = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Sender:
-    """Who sent a request: the authenticated project and key, and what the headers say."""
-
-    project_id: str
-    public_key: str
-    context: IngestContext
 
 
 async def receive_traces(request: Request) -> Response:
@@ -45,23 +35,38 @@ async def receive_traces(request: Request) -> Response:
     public_key, _ = parse_basic_auth(request.headers.get("authorization"))
     sender = Sender(project_id, public_key, ingest_context(request))
     body = await read_body(request, services.settings.max_body_bytes)
-    batch = await run_in_threadpool(
-        _decode_and_map,
+    otlp = OtlpRequest(
         body,
         request.headers.get("content-type"),
         request.headers.get("content-encoding"),
-        services.settings,
         sender,
+    )
+    if services.ingest_pool is not None:
+        rejected = (await services.ingest_pool.ingest(otlp)).rejected
+    else:
+        rejected = await ingest_in_process(services, otlp)
+    json_answer = is_json(otlp.content_type)
+    content = encode_response(len(rejected), rejection_message(rejected), json_answer)
+    media_type = "application/json" if json_answer else "application/x-protobuf"
+    return Response(content, status_code=200, media_type=media_type)
+
+
+async def ingest_in_process(services: Services, otlp: OtlpRequest) -> tuple[RejectedSpan, ...]:
+    """Decode and map in a worker thread, then commit through the group-commit writer."""
+    batch = await run_in_threadpool(
+        decode_and_map,
+        otlp.body,
+        otlp.content_type,
+        otlp.content_encoding,
+        services.settings,
+        otlp.sender,
         services.prices,
         services.session_rules,
-        getattr(services.store, "prepare_write", _nothing_to_prepare),
+        getattr(services.store, "prepare_write", None),
     )
     if batch.observations or batch.warnings:
         await asyncio.wrap_future(services.writer.submit(batch))
-    json_answer = is_json(request.headers.get("content-type"))
-    content = encode_response(len(batch.rejected), rejection_message(batch.rejected), json_answer)
-    media_type = "application/json" if json_answer else "application/x-protobuf"
-    return Response(content, status_code=200, media_type=media_type)
+    return batch.rejected
 
 
 async def read_body(request: Request, limit: int, timeout_seconds: float | None = None) -> bytes:
@@ -120,44 +125,6 @@ def rejection_message(rejected: Sequence[RejectedSpan]) -> str:
     shown = "; ".join(f"span {r.span_id or '#' + str(r.index)}: {r.reason}" for r in rejected[:5])
     more = f" (and {len(rejected) - 5} more)" if len(rejected) > 5 else ""
     return f"{len(rejected)} span(s) rejected: {shown}{more}"
-
-
-def _decode_and_map(
-    body: bytes,
-    content_type: str | None,
-    content_encoding: str | None,
-    settings: Settings,
-    sender: Sender,
-    prices: PriceCache,
-    session_rules: SessionRuleCache,
-    prepare_write: Callable[[MappedBatch], None],
-) -> MappedBatch:
-    """Everything a request needs before the writer, in one worker thread; `prepare_write`
-    lets the store do its lock-free part of the write here (SQLite: compressing text)."""
-    decoded = decode_request(
-        body, content_type, content_encoding, max_decoded_bytes=settings.max_decoded_bytes
-    )
-    decoded = drop_foreign_spans(decoded, sender.public_key)
-    cut: tuple[IngestWarning, ...] = ()
-    if _may_hold_long_values(body, content_encoding, settings.max_attribute_chars):
-        decoded, cut = cap_attributes(decoded, settings.max_attribute_chars)
-    batch = map_request(decoded, sender.project_id, sender.context)
-    if cut:
-        batch = replace(batch, warnings=batch.warnings + cut)
-    batch = ruled_batch(batch, session_rules.keys(sender.project_id))
-    batch = priced_batch(batch, prices.book(sender.project_id))
-    prepare_write(batch)
-    return batch
-
-
-def _nothing_to_prepare(batch: MappedBatch) -> None:
-    """`prepare_write` of a store that has none."""
-
-
-def _may_hold_long_values(body: bytes, content_encoding: str | None, limit: int) -> bool:
-    """Whether any attribute value can be longer than `limit`: no value of an uncompressed
-    body is longer than the body."""
-    return (content_encoding or "identity").strip().lower() != "identity" or len(body) > limit
 
 
 def _header(request: Request, name: str) -> str | None:

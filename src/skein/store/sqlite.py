@@ -13,7 +13,9 @@ limit.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -121,6 +123,8 @@ PAGE_SIZE_BYTES = 4096
 JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 # Reader connections refuse writes, so every write goes through the writer's lock.
 READER_QUERY_ONLY = "ON"
+# Next to the database: the file whose flock writers in several processes take turns on.
+WRITE_LOCK_SUFFIX = ".write-lock"
 
 # Run on closing the writer: refreshes the query planner's statistics where they went stale.
 OPTIMIZE = "PRAGMA optimize"
@@ -265,12 +269,13 @@ class SQLiteStore(SharedStore):
             raise ValueError(f"SQLiteStore needs a file path, not {path!r}")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._write_lock = threading.Lock()
+        self._write_lock = _WriteLock(path + WRITE_LOCK_SUFFIX)
         self._writer = _open_connection(path, WRITER_PRAGMAS)
         try:
             migrate(_SQLiteMigrationTarget(self._writer), _or_packaged(migrations))
         except BaseException:
             self._writer.close()
+            self._write_lock.close()
             raise
         self._readers = _ReaderPool(lambda: _open_connection(path, READER_PRAGMAS))
         self._checkpointer = Checkpointer(lambda: _open_connection(path, CHECKPOINT_PRAGMAS))
@@ -292,6 +297,7 @@ class SQLiteStore(SharedStore):
                     self._writer.execute(OPTIMIZE)
                 finally:
                     self._writer.close()
+        self._write_lock.close()
         self._readers.close()
 
     def connection_settings(self) -> dict[str, Any]:
@@ -626,6 +632,41 @@ def _read_transaction(connection: sqlite3.Connection) -> Iterator[None]:
         yield
     finally:
         connection.execute("COMMIT")
+
+
+class _WriteLock:
+    """The writer's lock, across threads and across processes.
+
+    Several processes may write one database (the ingestion workers, `skein db` commands).
+    SQLite serialises their transactions itself, but a writer that finds the database
+    locked polls, sleeping 1, 2, 5, 10… ms between tries, and leaves the lock idle while
+    it sleeps. Holding an `flock` on a file next to the database as well makes a waiting
+    writer wake the moment the lock is released.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._thread_lock = threading.Lock()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def close(self) -> None:
+        with self._thread_lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 class _ReaderPool:
