@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from skein import http_protocol
+
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
@@ -96,6 +98,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             timeout_keep_alive=settings.keep_alive_seconds,
             limit_concurrency=settings.limit_concurrency,
             workers=settings.workers,
+            http=http_protocol.IMPORT_PATH,
         )
     return 0
 
