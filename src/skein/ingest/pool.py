@@ -194,6 +194,8 @@ def _ingest(request: OtlpRequest) -> Ingested:
         request.sender,
         worker.prices,
         worker.session_rules,
+        # Compress text here, before the write takes the database's lock from other workers.
+        getattr(worker.store, "prepare_write", None),
     )
     if batch.observations or batch.warnings:
         worker.store.write([batch])
