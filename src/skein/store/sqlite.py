@@ -651,14 +651,16 @@ class _WriteLock:
     def __enter__(self) -> None:
         self._thread_lock.acquire()
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            if self._fd >= 0:  # closed: the store's closed connection will refuse the work
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
             self._thread_lock.release()
             raise
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
 
