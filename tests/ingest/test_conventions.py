@@ -5,13 +5,20 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from skein.ingest.conventions import (
     SESSION_ALIASES,
+    TAG_ALIASES,
+    TAG_RANKS,
     USER_ALIASES,
+    IdAliases,
     as_text,
     decode_value,
     jsonable,
+    keys_present,
+    parse_json,
     read_id,
     read_metadata,
     read_public,
@@ -312,6 +319,13 @@ def test_trace_metadata_merges_blob_and_flattened_keys_decoded() -> None:
     }
 
 
+def test_flattened_metadata_is_merged_prefix_by_prefix_not_in_attribute_order() -> None:
+    attributes = {"ai.telemetry.metadata.team": "late", "langfuse.trace.metadata.team": "early"}
+    prefixes = ("langfuse.trace.metadata.", "ai.telemetry.metadata.")
+    assert read_metadata(attributes, "langfuse.trace.metadata", prefixes) == {"team": "late"}
+    assert read_metadata(attributes, "langfuse.trace.metadata", prefixes[::-1]) == {"team": "early"}
+
+
 def test_a_metadata_blob_that_is_not_an_object_is_kept_whole() -> None:
     metadata = read_metadata({"m": '["x"]'}, "m", ("m.",))
     assert metadata == {"metadata": ["x"]}
@@ -383,3 +397,58 @@ def test_jsonable_bounds_nesting() -> None:
 )
 def test_as_text_keeps_strings_and_encodes_the_rest(value: Any, text: str | None) -> None:
     assert as_text(value) == text
+
+
+# ── The fast paths agree with the general ones ────────────────────────────────────────
+
+
+def json_loads_or_refused(text: str) -> tuple[bool, Any]:
+    """What parse_json must answer for a text that starts like a JSON document."""
+    try:
+        return True, json.loads(text)
+    except ValueError:
+        return False, None
+
+
+def typed(result: tuple[bool, Any]) -> tuple[bool, type, Any]:
+    return result[0], type(result[1]), result[1]
+
+
+json_like_texts = st.one_of(
+    st.text(max_size=12).map(json.dumps),  # strings, with escapes where JSON needs them
+    st.text(max_size=12).map(lambda text: f'"{text}"'),  # quoted as is: maybe not JSON
+    st.integers(min_value=0, max_value=10**25).map(str),
+    st.from_regex(r"\A[0-9]{1,22}\Z"),  # leading zeros, long digit runs
+    st.from_regex(r"\A[0-9٠-٩²]{1,4}\Z"),  # digits that are not ASCII
+    st.sampled_from(["true", "false", "null", " true", "true ", '"a" ', '"\\u00e9"', '"\t"']),
+)
+
+
+@given(json_like_texts)
+def test_parse_json_reads_short_documents_as_json_loads_does(text: str) -> None:
+    assert typed(parse_json(text)) == typed(json_loads_or_refused(text))
+
+
+def test_parse_json_refuses_control_characters_inside_a_string_as_json_does() -> None:
+    assert parse_json('"a\tb"') == (False, None)
+    assert parse_json('"a\\tb"') == (True, "a\tb")
+
+
+alias_keys = st.sampled_from([*SESSION_ALIASES.keys, *USER_ALIASES.keys, *TAG_ALIASES, "other"])
+ALIAS_TABLES = [
+    (SESSION_ALIASES.keys, SESSION_ALIASES.ranks),
+    (USER_ALIASES.keys, USER_ALIASES.ranks),
+    (TAG_ALIASES, TAG_RANKS),
+]
+
+
+@given(st.lists(alias_keys, max_size=8))
+def test_keys_present_are_the_alias_keys_a_span_has_in_precedence_order(keys: list[str]) -> None:
+    attributes = dict.fromkeys(reversed(keys), "v")  # an insertion order unlike the aliases'
+    for aliases, ranks in ALIAS_TABLES:
+        assert keys_present(attributes, ranks) == [key for key in aliases if key in attributes]
+
+
+def test_id_aliases_must_not_repeat_a_key() -> None:
+    with pytest.raises(ValueError, match="repeat"):
+        IdAliases("session", ("session.id", "session.id"), ())

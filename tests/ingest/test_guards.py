@@ -154,3 +154,31 @@ def test_after_capping_no_value_is_longer_than_the_limit_plus_its_marker(
         assert any(w.message.startswith(f"attribute {key!r} ") for w in warnings)
     for key in attributes.keys() - set(too_long):
         assert result[key] == attributes[key]
+
+
+plain_values: st.SearchStrategy[Any] = (
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=LIMIT + 3)
+)
+
+
+@given(attributes=st.dictionaries(st.text("abcxyz", max_size=5), plain_values, max_size=6))
+def test_plain_values_are_cut_exactly_when_a_string_is_over_the_limit(
+    attributes: dict[str, Any],
+) -> None:
+    span = make_span(attributes=attributes)
+    capped, warnings = cap_attributes(DecodedRequest((span,)), LIMIT)
+    too_long = sorted(k for k, v in attributes.items() if isinstance(v, str) and len(v) > LIMIT)
+    assert named(warnings) == too_long
+    if not too_long:
+        assert capped.spans[0] is span  # nothing copied either
+
+
+def test_a_str_subclass_is_still_measured() -> None:
+    class Text(str):
+        pass
+
+    capped, warnings = cap_attributes(
+        DecodedRequest((make_span(attributes={"k": Text("x" * (LIMIT + 1))}),)), LIMIT
+    )
+    assert named(warnings) == ["k"]
+    assert capped.spans[0].attributes["k"].startswith("x" * LIMIT + "…")

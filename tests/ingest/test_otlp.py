@@ -767,6 +767,35 @@ def test_protobuf_span_ids_must_be_the_right_size_and_not_zero(
     assert fragment in decoded.rejected[0].reason
 
 
+def test_a_protobuf_span_with_two_bad_ids_is_rejected_for_its_trace_id() -> None:
+    decoded = decode_proto(make_request([make_span(trace_id=b"\x01" * 15, span_id=bytes(8))]))
+
+    (rejected,) = decoded.rejected
+    assert rejected.reason == "invalid trace id: expected 16 bytes, got 15"
+    assert (rejected.trace_id, rejected.span_id) == (None, None)
+
+
+ids = st.binary(min_size=0, max_size=17) | st.sampled_from(
+    [bytes(8), bytes(16), b"\x00" * 15 + b"\x01"]
+)
+
+
+@given(trace_id=ids, span_id=ids, parent_id=ids)
+def test_a_protobuf_span_is_kept_exactly_when_its_ids_are_usable(
+    trace_id: bytes, span_id: bytes, parent_id: bytes
+) -> None:
+    span = make_span(trace_id=trace_id, span_id=span_id, parent_span_id=parent_id)
+    decoded = decode_proto(make_request([span]))
+
+    usable = len(trace_id) == 16 and len(span_id) == 8 and any(trace_id) and any(span_id)
+    usable = usable and len(parent_id) in (0, 8)
+    assert len(decoded.spans) == int(usable)
+    if usable:
+        (kept,) = decoded.spans
+        assert (kept.trace_id, kept.span_id) == (trace_id.hex(), span_id.hex())
+        assert kept.parent_span_id == (parent_id.hex() if any(parent_id) else None)
+
+
 def test_a_protobuf_parent_id_of_zeros_means_no_parent() -> None:
     (span,) = decode_proto(make_request([make_span(parent_span_id=bytes(8))])).spans
 

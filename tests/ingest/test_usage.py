@@ -276,3 +276,22 @@ def test_detail_map_keeps_only_numbers() -> None:
 )
 def test_number(value: Any, expected: float | None) -> None:
     assert number(value) == expected
+
+
+def test_counters_are_taken_prefix_by_prefix_whatever_the_attribute_order() -> None:
+    """`gen_ai.usage.` comes before `llm.token_count.` and `ai.usage.`: its spelling wins."""
+    attributes = {
+        "ai.usage.inputTokens": 1,
+        "llm.token_count.prompt": 2,
+        "gen_ai.usage.input_tokens": 3,
+        "unrelated.input_tokens": 4,
+    }
+    assert read_usage(attributes) == {"input": 3}
+    del attributes["gen_ai.usage.input_tokens"]
+    assert read_usage(attributes) == {"input": 2}
+
+
+def test_a_bare_prefix_is_not_a_counter_or_a_setting() -> None:
+    attributes = {"gen_ai.usage.": 5, "gen_ai.request.": 0.1, "gen_ai.request.top_p": 0.9}
+    assert read_usage(attributes) == {}
+    assert read_model_parameters(attributes) == '{"top_p":0.9}'

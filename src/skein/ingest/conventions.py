@@ -25,7 +25,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 SESSION_KEYS = ("langfuse.session.id", "session.id", "gen_ai.conversation.id")
@@ -68,6 +68,9 @@ MAX_NESTING = 32
 MAX_INTEGER_BITS = 10_000
 _JSON_START = frozenset('{["-0123456789tfn')
 _PYTHON_CONSTANTS: Mapping[str, Any] = {"True": True, "False": False, "None": None}
+_JSON_CONSTANTS: Mapping[str, Any] = {"true": True, "false": False, "null": None}
+# Longest digit string read without json.loads (far below int()'s digit limit).
+_MAX_PLAIN_DIGITS = 18
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -78,6 +81,14 @@ class IdAliases:
     kind: str  # "session" or "user": names the warning codes, e.g. "session_id_empty"
     keys: tuple[str, ...]  # flattened attribute keys, the direct keys first
     names: tuple[str, ...]  # names looked up inside metadata blobs
+    # Each key's place in `keys`: a span's few attributes are looked up, not the many keys.
+    ranks: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ranks = {key: rank for rank, key in enumerate(self.keys)}
+        if len(ranks) != len(self.keys):
+            raise ValueError(f"the {self.kind} id aliases repeat a key")
+        object.__setattr__(self, "ranks", ranks)
 
 
 def metadata_keys(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -88,6 +99,7 @@ def metadata_keys(names: tuple[str, ...]) -> tuple[str, ...]:
 SESSION_ALIASES = IdAliases("session", SESSION_KEYS + metadata_keys(SESSION_NAMES), SESSION_NAMES)
 USER_ALIASES = IdAliases("user", USER_KEYS + metadata_keys(USER_NAMES), USER_NAMES)
 TAG_ALIASES = TAG_KEYS + metadata_keys((TAG_NAME,)) + TAG_LATE_KEYS
+TAG_RANKS: Mapping[str, int] = {key: rank for rank, key in enumerate(TAG_ALIASES)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +117,9 @@ class IdReading:
     problems: tuple[IdProblem, ...] = ()
 
 
+NO_ID = IdReading()  # what most spans carry; shared, as readings are immutable
+
+
 def read_id(attributes: Mapping[str, Any], aliases: IdAliases) -> IdReading:
     """The first usable id under `aliases`; unusable values are skipped with a problem."""
     problems: list[IdProblem] = []
@@ -114,19 +129,29 @@ def read_id(attributes: Mapping[str, Any], aliases: IdAliases) -> IdReading:
             return IdReading(value, source, tuple(problems))
         if problem is not None:
             problems.append(problem)
-    return IdReading(problems=tuple(problems))
+    return IdReading(problems=tuple(problems)) if problems else NO_ID
 
 
 def id_candidates(attributes: Mapping[str, Any], aliases: IdAliases) -> Iterator[tuple[str, Any]]:
     """(source key, raw value) for every alias present, in precedence order."""
-    for key in aliases.keys:
-        if key in attributes:
-            yield key, attributes[key]
+    for key in keys_present(attributes, aliases.ranks):
+        yield key, attributes[key]
     for blob_key in METADATA_BLOBS:
-        blob = as_object(attributes.get(blob_key))
+        if attributes.get(blob_key) is None:
+            continue  # as_object(None) is {}
+        blob = as_object(attributes[blob_key])
         for name in aliases.names:
             if name in blob:
                 yield f"{blob_key}[{name}]", blob[name]
+
+
+def keys_present(attributes: Mapping[str, Any], ranks: Mapping[str, int]) -> list[str]:
+    """The keys of `ranks` that `attributes` has, in rank order.
+
+    Same as testing every key of `ranks` in turn, but the set intersection looks up only the
+    span's few attributes (or the few keys, whichever side is smaller)."""
+    present = ranks.keys() & attributes.keys()
+    return sorted(present, key=ranks.__getitem__) if len(present) > 1 else list(present)
 
 
 def checked_id(raw: Any, source: str, kind: str) -> tuple[str | None, IdProblem | None]:
@@ -178,6 +203,9 @@ def clean_text(text: str) -> str:
 
 def parse_json(text: str) -> tuple[bool, Any]:
     """(True, value) if `text` is a JSON document, else (False, None). Never raises."""
+    simple = _simple_json(text)
+    if simple is not None:
+        return simple
     stripped = text.lstrip()
     if not stripped or stripped[0] not in _JSON_START:
         return False, None
@@ -185,6 +213,25 @@ def parse_json(text: str) -> tuple[bool, Any]:
         return True, json.loads(text)
     except (ValueError, RecursionError):
         return False, None
+
+
+def _simple_json(text: str) -> tuple[bool, Any] | None:
+    """What json.loads makes of the most common short documents, without calling it.
+
+    A string with nothing to unescape, a plain non-negative integer, or true/false/null
+    (Python 5.x sends every metadata value as JSON). None when `text` is anything else: the
+    caller parses it in full."""
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        inner = text[1:-1]
+        # No quote or escape inside, and printable: no control character JSON would refuse.
+        if '"' not in inner and "\\" not in inner and inner.isprintable():
+            return True, inner
+        return None
+    if text.isdigit() and text.isascii() and len(text) <= _MAX_PLAIN_DIGITS:
+        return (True, int(text)) if text[0] != "0" or len(text) == 1 else None
+    if text in _JSON_CONSTANTS:
+        return True, _JSON_CONSTANTS[text]
+    return None
 
 
 def parse_python_literal(text: str) -> tuple[bool, Any]:
@@ -229,6 +276,8 @@ def as_object(value: Any, *, python_repr: bool = True) -> Mapping[str, Any]:
 
 def text_of(value: Any) -> str | None:
     """A non-blank string, or a finite number as text; None for anything else."""
+    if value is None:
+        return None
     if isinstance(value, str):
         return clean_text(value) if value.strip() else None
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -236,6 +285,17 @@ def text_of(value: Any) -> str | None:
     if isinstance(value, float):
         return str(value) if math.isfinite(value) else None
     return str(value) if value.bit_length() <= 64 else None
+
+
+def first_text(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    """`text_of` the first of `keys` that has one; None if none has."""
+    for key in keys:
+        value = attributes.get(key)
+        if value is not None:
+            text = text_of(value)
+            if text is not None:
+                return text
+    return None
 
 
 def is_true(value: Any) -> bool:
@@ -246,6 +306,8 @@ def read_public(attributes: Mapping[str, Any]) -> bool | None:
     """`langfuse.trace.public` / `langfuse.public`: True, False, or None when unset."""
     for key in ("langfuse.trace.public", "langfuse.public"):
         value = attributes.get(key)
+        if value is None:
+            continue
         if is_true(value):
             return True
         if value is False or (isinstance(value, str) and value.strip().lower() == "false"):
@@ -264,11 +326,12 @@ def read_tags(attributes: Mapping[str, Any], *, python_repr: bool = True) -> tup
 
 
 def _tag_values(attributes: Mapping[str, Any], python_repr: bool) -> Iterator[Any]:
-    for key in TAG_ALIASES:
-        if key in attributes:
-            yield attributes[key]
+    for key in keys_present(attributes, TAG_RANKS):
+        yield attributes[key]
     for blob_key in METADATA_BLOBS:
-        blob = as_object(attributes.get(blob_key), python_repr=python_repr)
+        if attributes.get(blob_key) is None:
+            continue  # as_object(None) is {}
+        blob = as_object(attributes[blob_key], python_repr=python_repr)
         if TAG_NAME in blob:
             yield blob[TAG_NAME]
 
@@ -310,8 +373,10 @@ def read_metadata(
             metadata.update((str(key), value) for key, value in blob.items())
         elif blob is not None:
             metadata["metadata"] = blob
-    for prefix in prefixes:
-        for key, value in attributes.items():
+    # One pass finds the (usually no) flattened keys; they are then taken prefix by prefix.
+    flattened = [(key, value) for key, value in attributes.items() if key.startswith(prefixes)]
+    for prefix in prefixes if flattened else ():
+        for key, value in flattened:
             if key.startswith(prefix) and len(key) > len(prefix):
                 metadata[key[len(prefix) :]] = decode_value(value, python_repr=python_repr)
     return metadata
@@ -319,6 +384,8 @@ def read_metadata(
 
 def jsonable(value: Any, depth: int = 0) -> Any:
     """`value` made safe for `json.dumps(allow_nan=False)`: bytes → base64, NaN → "NaN", …"""
+    if type(value) is dict:  # the common case first: metadata objects
+        return _jsonable_container(value, depth + 1) if depth < MAX_NESTING else "[nested too deep]"
     if isinstance(value, str):
         return clean_text(value)
     if value is None or isinstance(value, bool):

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,6 +29,9 @@ from skein.records import (
 
 SCOPE_PUBLIC_KEY = "public_key"
 TRUNCATED_CODE = "attribute_truncated"
+# Value types `_Capper.value` returns unchanged whatever their size (str is checked by length).
+_NEVER_CUT_TYPES = frozenset({bool, int, float, type(None)})
+_PLAIN_TYPES = _NEVER_CUT_TYPES | {str}
 
 
 def truncation_marker(length: int) -> str:
@@ -78,7 +81,7 @@ class _Capper:
     def span(self, span: Span) -> Span:
         cut: list[str] = []
         attributes = self.attributes(span.attributes, cut)
-        events = tuple(self.event(event, cut) for event in span.events)
+        events = tuple([self.event(event, cut) for event in span.events]) if span.events else ()
         resource = self.resource(span.resource, cut)
         for key in cut:
             message = f"attribute {key!r} was longer than {self.limit} characters; it was cut"
@@ -108,6 +111,8 @@ class _Capper:
 
     def attributes(self, attributes: Attributes, cut: list[str], prefix: str = "") -> Attributes:
         """The attributes with long values cut (the same object when nothing was cut)."""
+        if _nothing_to_cut(attributes.values(), self.limit):
+            return attributes
         changed: dict[str, AttributeValue] = {}
         for key, value in attributes.items():
             capped = self.value(value)
@@ -131,6 +136,14 @@ class _Capper:
         if isinstance(value, bytes):
             return value[: self.limit]
         return value[: self.limit] + truncation_marker(len(value))
+
+
+def _nothing_to_cut(values: Collection[AttributeValue], limit: int) -> bool:
+    """Whether `_Capper.value` would return every one of `values` unchanged, found cheaply:
+    only plain scalars (exact types, so no subclass is let through), no string over `limit`."""
+    if not _PLAIN_TYPES.issuperset(map(type, values)):
+        return False  # bytes, lists or maps: the caller looks at every value
+    return all(len(value) <= limit for value in values if type(value) is str)
 
 
 def cap_attributes(

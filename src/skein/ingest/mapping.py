@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -36,6 +36,7 @@ from skein.ingest.conventions import (
     IdProblem,
     as_text,
     clean_text,
+    first_text,
     is_true,
     jsonable,
     read_id,
@@ -122,6 +123,13 @@ VERCEL_OPERATIONS: Mapping[str, str] = {
     "ai.embed.doEmbed": "EMBEDDING",
     "ai.embedMany.doEmbed": "EMBEDDING",
 }
+# The declared-type rules of §1.6, in order: (attribute, table, how its value is folded).
+TYPE_TABLES: tuple[tuple[str, Mapping[str, str], Callable[[str], str]], ...] = (
+    ("langfuse.observation.type", LANGFUSE_TYPES, str.lower),
+    ("openinference.span.kind", OPENINFERENCE_KINDS, str.upper),
+    ("gen_ai.operation.name", GENAI_OPERATIONS, str.lower),
+    ("genkit:metadata:subtype", GENKIT_SUBTYPES, str.lower),
+)
 MODEL_TYPE_KEYS = (
     "langfuse.observation.model.name",
     "gen_ai.request.model",
@@ -180,9 +188,10 @@ def map_request(decoded: DecodedRequest, project_id: str, context: IngestContext
     rejected = list(decoded.rejected)
     indexes = request_indexes(len(decoded.spans), decoded.rejected)
     resources = ResourceMetadata()
+    python_repr = sends_python_repr(context)
     for index, span in zip(indexes, decoded.spans, strict=True):
         try:
-            observation, span_warnings = map_span(span, context, resources)
+            observation, span_warnings = _map_span(span, python_repr, resources)
         except MappingError as error:
             rejected.append(_rejected(index, span, str(error)))
             continue
@@ -218,17 +227,21 @@ def map_span(
     """One span as an observation, with the warnings about what was worked around.
 
     `resources` shares the metadata made of each resource between the spans of a request."""
+    return _map_span(span, sends_python_repr(context), resources or ResourceMetadata())
+
+
+def _map_span(
+    span: Span, python_repr: bool, resources: ResourceMetadata
+) -> tuple[Observation, list[IngestWarning]]:
     _check_ids(span)
     start_ns, end_ns = span_times(span)
-    python_repr = sends_python_repr(context)
     trace, problems = trace_attributes(span, python_repr=python_repr)
     warnings = [_warning(span, problem.code, problem.message) for problem in problems]
     if end_ns < start_ns:
         message = f"span ends {start_ns - end_ns} ns before it starts; end set to its start"
         warnings.append(_warning(span, "end_before_start", message))
         end_ns = start_ns
-    memo = resources if resources is not None else ResourceMetadata()
-    return _observation(span, start_ns, end_ns, trace, python_repr, memo), warnings
+    return _observation(span, start_ns, end_ns, trace, python_repr, resources), warnings
 
 
 def read_session_id(attributes: Mapping[str, Any]) -> tuple[str | None, str | None, list[str]]:
@@ -261,6 +274,14 @@ def _major_version(version: str | None) -> int | None:
 
 
 def _check_ids(span: Span) -> None:
+    trace_id, span_id = span.trace_id, span.span_id
+    if (
+        type(trace_id) is str
+        and type(span_id) is str
+        and trace_id.strip("0")
+        and span_id.strip("0")
+    ):
+        return  # the common case; the loop below finds which id is wrong
     for label, value in (("trace id", span.trace_id), ("span id", span.span_id)):
         if not isinstance(value, str) or not value.strip("0"):
             raise MappingError(f"the span has no valid {label} ({value!r})")
@@ -272,6 +293,8 @@ def span_times(span: Span) -> tuple[int, int]:
     if not start_ns and not end_ns:
         raise MappingError("the span has neither a start nor an end time")
     start_ns, end_ns = start_ns or end_ns, end_ns or start_ns
+    if MIN_TIME_NS <= start_ns <= MAX_TIME_NS and MIN_TIME_NS <= end_ns <= MAX_TIME_NS:
+        return start_ns, end_ns
     for label, value in (("start", start_ns), ("end", end_ns)):
         if not MIN_TIME_NS <= value <= MAX_TIME_NS:
             raise MappingError(
@@ -350,12 +373,12 @@ def _observation(
     cost = {} if aggregate else read_cost(attributes)
     input_tokens, output_tokens, total_tokens = token_counts(usage)
     prompt_name, prompt_version = read_prompt(attributes) if kind == "GENERATION" else (None, None)
-    used_keys = _found_keys(found_input) | _found_keys(found_output)
+    parent = parent_id(span)
     return Observation(
         id=span.span_id,
         trace_id=span.trace_id,
-        parent_id=parent_id(span),
-        is_root=parent_id(span) is None or is_true(attributes.get("langfuse.internal.as_root")),
+        parent_id=parent,
+        is_root=parent is None or is_true(attributes.get("langfuse.internal.as_root")),
         name=observation_name(span),
         type=kind,
         start_ns=start_ns,
@@ -365,7 +388,10 @@ def _observation(
         input=as_text(found_input.value) if found_input else None,
         output=as_text(found_output.value) if found_output else None,
         metadata=observation_metadata(
-            span, used_keys, python_repr=python_repr, resources=resources
+            span,
+            _used_keys(span, found_input, found_output),
+            python_repr=python_repr,
+            resources=resources,
         ),
         model=model,
         model_parameters=None if aggregate else read_model_parameters(attributes),
@@ -387,6 +413,13 @@ def _observation(
     )
 
 
+def _used_keys(span: Span, found_input: Found | None, found_output: Found | None) -> frozenset[str]:
+    """The attribute keys input and output were read from (only SDK scopes need none)."""
+    if span.resource.scope_name.startswith(SDK_SCOPES):
+        return frozenset()  # observation_metadata has no catch-all to leave them out of
+    return _found_keys(found_input) | _found_keys(found_output)
+
+
 def _found_keys(found: Found | None) -> frozenset[str]:
     return frozenset(found.keys) if found else frozenset()
 
@@ -394,10 +427,9 @@ def _found_keys(found: Found | None) -> frozenset[str]:
 def observation_name(span: Span) -> str:
     """Tool, Genkit, Logfire and Vercel names win over the span name (§1.4 step 8)."""
     attributes = span.attributes
-    for key in NAME_KEYS:
-        name = text_of(attributes.get(key))
-        if name is not None:
-            return name
+    name = first_text(attributes, NAME_KEYS)
+    if name is not None:
+        return name
     operation = text_of(attributes.get("ai.operationId"))
     if operation is not None:
         function = text_of(attributes.get("ai.telemetry.functionId"))
@@ -408,23 +440,21 @@ def observation_name(span: Span) -> str:
 def observation_type(span: Span, model: str | None) -> str:
     """The first type rule that applies (§1.6), else SPAN."""
     attributes = span.attributes
-    for kind in (
-        _legacy_python_generation(span),
-        _lookup(LANGFUSE_TYPES, attributes.get("langfuse.observation.type"), str.lower),
-        _lookup(OPENINFERENCE_KINDS, attributes.get("openinference.span.kind"), str.upper),
-        _lookup(GENAI_OPERATIONS, attributes.get("gen_ai.operation.name"), str.lower),
-        _lookup(GENKIT_SUBTYPES, attributes.get("genkit:metadata:subtype"), str.lower),
-        _vercel_type(attributes, model),
-        _tool_type(attributes),
-        _model_type(attributes),
-    ):
-        if kind is not None:
-            return kind
-    return "SPAN"
-
-
-def _lookup(table: Mapping[str, str], value: Any, fold: Any) -> str | None:
-    return table.get(fold(value.strip())) if isinstance(value, str) else None
+    kind = _legacy_python_generation(span)
+    if kind is not None:
+        return kind
+    for key, table, fold in TYPE_TABLES:
+        value = attributes.get(key)
+        if isinstance(value, str):
+            kind = table.get(fold(value.strip()))
+            if kind is not None:
+                return kind
+    return (
+        _vercel_type(attributes, model)
+        or _tool_type(attributes)
+        or _model_type(attributes)
+        or "SPAN"
+    )
 
 
 def _legacy_python_generation(span: Span) -> str | None:
@@ -464,8 +494,7 @@ def _tool_type(attributes: Mapping[str, Any]) -> str | None:
 
 
 def _model_type(attributes: Mapping[str, Any]) -> str | None:
-    present = any(text_of(attributes.get(key)) is not None for key in MODEL_TYPE_KEYS)
-    return "GENERATION" if present else None
+    return "GENERATION" if first_text(attributes, MODEL_TYPE_KEYS) is not None else None
 
 
 def observation_level(span: Span) -> str:
@@ -492,6 +521,8 @@ def status_message(span: Span) -> str | None:
 
 
 def exception_event(span: Span) -> SpanEvent | None:
+    if not span.events:
+        return None
     return next((event for event in span.events if event.name == EXCEPTION_EVENT), None)
 
 

@@ -154,7 +154,9 @@ def rebuild_indexed(attributes: Mapping[str, Any], prefix: str, unwrap: str = ""
     """
     entries: dict[int, _Branch] = {}
     keys: list[str] = []
-    for key, value in attributes.items():
+    # Only keys under the prefix can have a path; most spans have none.
+    indexed = [(key, value) for key, value in attributes.items() if key.startswith(prefix)]
+    for key, value in indexed:
         path = _indexed_path(key, prefix, unwrap)
         if path is not None and _set_path(entries.setdefault(path[0], _Branch()), path[1], value):
             keys.append(key)

@@ -203,23 +203,18 @@ def _collect(items: ScopedSpans, convert: SpanConverter, salvage: IdSalvager) ->
     spans: list[Span] = []
     rejected: list[RejectedSpan] = []
     for index, (raw, resource) in enumerate(items):
-        result = _convert_one(raw, resource, convert)
-        if isinstance(result, Span):
-            spans.append(result)
+        if isinstance(resource, str):
+            reason = resource  # the whole scope is unusable
         else:
-            rejected.append(RejectedSpan(index, result, *salvage(raw)))
+            try:
+                spans.append(convert(raw, resource))
+                continue
+            except _SpanError as exc:
+                reason = str(exc)
+        rejected.append(RejectedSpan(index, reason, *salvage(raw)))
     if rejected:
         logger.debug("rejected %d of %d OTLP spans", len(rejected), len(spans) + len(rejected))
     return DecodedRequest(tuple(spans), tuple(rejected))
-
-
-def _convert_one(raw: Any, resource: Resource | str, convert: SpanConverter) -> Span | str:
-    if isinstance(resource, str):
-        return resource
-    try:
-        return convert(raw, resource)
-    except _SpanError as exc:
-        return str(exc)
 
 
 def _salvage_id(convert: Callable[[Any, int, str], str], raw: Any, size: int) -> str | None:
@@ -276,14 +271,25 @@ def _proto_scoped_spans(request: Any) -> ScopedSpans:
 
 
 def _proto_span(span: Any, resource: Resource) -> Span:
-    trace_id = _proto_id(span.trace_id, TRACE_ID_BYTES, "trace id")
-    span_id = _proto_id(span.span_id, SPAN_ID_BYTES, "span id")
-    start_ns, end_ns = _filled_times(span.start_time_unix_nano, span.end_time_unix_nano)
+    trace_id, span_id = span.trace_id, span.span_id
+    if (
+        len(trace_id) != TRACE_ID_BYTES
+        or len(span_id) != SPAN_ID_BYTES
+        or not trace_id.strip(b"\x00")
+        or not span_id.strip(b"\x00")
+    ):
+        _proto_id(trace_id, TRACE_ID_BYTES, "trace id")  # raise for the first bad id
+        _proto_id(span_id, SPAN_ID_BYTES, "span id")
+    parent = span.parent_span_id
+    start_ns, end_ns = span.start_time_unix_nano, span.end_time_unix_nano
+    if not start_ns or not end_ns:
+        start_ns, end_ns = _filled_times(start_ns, end_ns)
     status = span.status
+    events = span.events
     return Span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=_proto_parent_id(span.parent_span_id),
+        trace_id=trace_id.hex(),
+        span_id=span_id.hex(),
+        parent_span_id=_proto_parent_id(parent) if parent else None,
         name=span.name,
         start_ns=start_ns,
         end_ns=end_ns,
@@ -291,7 +297,7 @@ def _proto_span(span: Any, resource: Resource) -> Span:
         status_code=status.code,
         status_message=status.message,
         attributes=_proto_attributes(span.attributes),
-        events=tuple([_proto_event(event) for event in span.events]),
+        events=tuple([_proto_event(event) for event in events]) if events else (),
         resource=resource,
     )
 
@@ -324,7 +330,15 @@ def _proto_event(event: Any) -> SpanEvent:
 
 
 def _proto_attributes(key_values: Iterable[Any]) -> dict[str, AttributeValue]:
-    return {key_value.key: _proto_value(key_value.value) for key_value in key_values}
+    attributes: dict[str, AttributeValue] = {}
+    for key_value in key_values:
+        value = key_value.value
+        # Most values are strings: read them without the call _proto_value costs.
+        if value.WhichOneof("value") == "string_value":
+            attributes[key_value.key] = value.string_value
+        else:
+            attributes[key_value.key] = _proto_value(value)
+    return attributes
 
 
 def _proto_value(value: Any) -> AttributeValue:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from skein.ingest.conventions import as_text, clean_text, parse_json, text_of
+from skein.ingest.conventions import as_text, clean_text, first_text, parse_json, text_of
 
 MODEL_KEYS = (
     "langfuse.observation.model.name",
@@ -91,10 +91,9 @@ VERCEL_CALL_OPERATIONS = frozenset(
 
 def read_model(attributes: Mapping[str, Any]) -> str | None:
     """The model name: the first model key with a text value (Genkit model spans last)."""
-    for key in MODEL_KEYS:
-        model = text_of(attributes.get(key))
-        if model is not None:
-            return model
+    model = first_text(attributes, MODEL_KEYS)
+    if model is not None:
+        return model
     if attributes.get("genkit:metadata:subtype") == "model":
         return text_of(attributes.get("genkit:name"))
     return None
@@ -113,6 +112,8 @@ def is_vercel_aggregate(attributes: Mapping[str, Any], scope_name: str) -> bool:
 
     The agent spans, and the call spans (`ai.generateText`, …) around the `do*` step spans.
     """
+    if scope_name != "ai":
+        return False  # both kinds are Vercel AI's
     if is_vercel_agent(attributes, scope_name):
         return True
     operation = attributes.get("ai.operationId")
@@ -136,16 +137,16 @@ def read_usage(attributes: Mapping[str, Any]) -> dict[str, float]:
         if OPENAI_USAGE_KEYS.isdisjoint(explicit):
             return explicit
         return normalised_usage(explicit.items())
-    return normalised_usage(_usage_counters(attributes))
+    counters = list(_usage_counters(attributes))
+    return normalised_usage(counters) if counters else {}
 
 
 def _usage_counters(attributes: Mapping[str, Any]) -> Iterator[tuple[str, float]]:
-    for prefix in USAGE_PREFIXES:
-        for key, value in attributes.items():
-            if key.startswith(prefix) and len(key) > len(prefix) and key not in NOT_USAGE:
-                amount = number(value)
-                if amount is not None:
-                    yield clean_text(key[len(prefix) :]), amount
+    for prefix, key, value in _prefixed(attributes, USAGE_PREFIXES):
+        if key not in NOT_USAGE:
+            amount = number(value)
+            if amount is not None:
+                yield clean_text(key[len(prefix) :]), amount
 
 
 def normalised_usage(counters: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -177,6 +178,8 @@ def read_cost(attributes: Mapping[str, Any]) -> dict[str, float]:
 
 def detail_map(value: Any) -> dict[str, float]:
     """The numeric entries of a JSON object (string) or mapping; {} for anything else."""
+    if value is None:
+        return {}
     if isinstance(value, str):
         value = parse_json(value)[1]
     if not isinstance(value, Mapping):
@@ -191,6 +194,8 @@ def detail_map(value: Any) -> dict[str, float]:
 
 def number(value: Any) -> float | None:
     """A finite, bounded number from a number or numeric string; None for anything else."""
+    if value is None:
+        return None
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -218,6 +223,8 @@ def _parsed_number(text: str) -> int | float | None:
 
 def token_counts(usage: Mapping[str, float]) -> tuple[int, int, int]:
     """(input, output, total) tokens: sums of the `input*` and `output*` keys, and `total`."""
+    if not usage:
+        return 0, 0, 0
     input_tokens = _tokens(sum(v for k, v in usage.items() if k.startswith("input")))
     output_tokens = _tokens(sum(v for k, v in usage.items() if k.startswith("output")))
     total = usage.get("total")
@@ -241,7 +248,18 @@ def _suffixed(
     attributes: Mapping[str, Any], prefixes: tuple[str, ...]
 ) -> Iterator[tuple[str, Any]]:
     """(remainder, value) for every key under one of `prefixes`, prefix by prefix."""
-    for prefix in prefixes:
-        for key, value in attributes.items():
+    for prefix, key, value in _prefixed(attributes, prefixes):
+        yield key[len(prefix) :], value
+
+
+def _prefixed(
+    attributes: Mapping[str, Any], prefixes: tuple[str, ...]
+) -> Iterator[tuple[str, str, Any]]:
+    """(prefix, key, value) for every key longer than one of `prefixes`, prefix by prefix.
+
+    One pass finds the (usually no) keys under any prefix; only those are gone over again."""
+    matching = [(key, value) for key, value in attributes.items() if key.startswith(prefixes)]
+    for prefix in prefixes if matching else ():
+        for key, value in matching:
             if key.startswith(prefix) and len(key) > len(prefix):
-                yield key[len(prefix) :], value
+                yield prefix, key, value
