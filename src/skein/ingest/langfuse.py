@@ -420,7 +420,7 @@ def _time(body: Mapping[str, Any], key: str, prefix: str = "body.") -> int | Non
     moment = completion_start_ns(value) if isinstance(value, str) else None
     if moment is None:
         raise EventError(
-            f"{prefix}{key} must be an ISO 8601 date-time between 1970-01-02 and 2300,"
+            f"{prefix}{key} must be an ISO 8601 date-time between 1970-01-02 and 2262,"
             f" got {value!r}"[:300]
         )
     return moment

@@ -7,7 +7,7 @@ Traceloop, Vercel AI, MLflow) in the precedence langfuse-server.md §1.4–1.6 d
 alias tables live in `conventions`, I/O in `messages`, usage and cost in `usage`. It is total
 over its input: a value of the wrong type is ignored or stringified, never raised on. The
 only spans it refuses (`MappingError`) are those that cannot be stored: no ids, or times
-outside 1970-01-02..2300-01-01. `map_request` maps a whole request; a refused span becomes a
+outside 1970-01-02..2262-01-01. `map_request` maps a whole request; a refused span becomes a
 `RejectedSpan` and never takes its neighbours with it.
 
 What comes out is always storable: metadata is strict JSON (bytes as base64, NaN and
@@ -76,7 +76,8 @@ logger = logging.getLogger(__name__)
 NS_PER_SECOND = 1_000_000_000
 NS_PER_DAY = 86_400 * NS_PER_SECOND
 MIN_TIME_NS = NS_PER_DAY  # 1970-01-02: anything earlier is an unset or broken clock
-MAX_TIME_NS = (date(2300, 1, 1) - date(1970, 1, 1)).days * NS_PER_DAY
+# The databases store ns as signed 64-bit integers, which run out in April 2262.
+MAX_TIME_NS = (date(2262, 1, 1) - date(1970, 1, 1)).days * NS_PER_DAY
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 LEVEL_ALIASES: Mapping[str, str] = {
@@ -299,7 +300,7 @@ def span_times(span: Span) -> tuple[int, int]:
         if not MIN_TIME_NS <= value <= MAX_TIME_NS:
             raise MappingError(
                 f"the span's {label} time ({value} ns since the epoch) is outside"
-                " 1970-01-02..2300-01-01"
+                " 1970-01-02..2262-01-01"
             )
     return start_ns, end_ns
 
