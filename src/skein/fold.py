@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from skein.records import TRACE_CARRIER_TYPE, Observation, Score
 
@@ -84,6 +84,24 @@ class SessionSummary:
         return self.last_ns - self.first_ns
 
 
+class TraceRollup(NamedTuple):
+    """What a session's fold reads of each of its traces: a store can read just this much of
+    a stored trace instead of its whole TraceSummary (which has all of it too)."""
+
+    start_ns: int
+    end_ns: int
+    observation_count: int
+    error_count: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    total_cost: float
+    user_id: str | None
+    environment: str
+    session_source: str | None
+    tags: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreAggregate:
     """The scores of one name: numeric ones summarised, categorical and boolean ones counted.
@@ -105,6 +123,8 @@ def depths(observations: Sequence[Observation]) -> dict[str, int]:
     parents = {o.id: (None if o.is_root else o.parent_id) for o in observations}
     found: dict[str, int] = {}
     for start in parents:
+        if start in found:  # on the chain of an earlier start
+            continue
         chain: list[str] = []
         node: str | None = start
         while node is not None and node in parents and node not in found and node not in chain:
@@ -121,7 +141,7 @@ def rank(observations: Sequence[Observation]) -> list[Observation]:
     depth = depths(observations)
     return sorted(
         observations,
-        key=lambda o: (not is_carrier(o), not o.is_root, depth[o.id], o.start_ns, o.id),
+        key=lambda o: (o.type != TRACE_CARRIER_TYPE, not o.is_root, depth[o.id], o.start_ns, o.id),
     )
 
 
@@ -133,30 +153,28 @@ def is_carrier(observation: Observation) -> bool:
 def fold_trace(observations: Sequence[Observation]) -> TraceSummary:
     """Fold the observations of one trace (at least one, or its carrier) into its summary."""
     ranked = rank(observations)
-    first = ranked[0]
-    members = [o for o in ranked if not is_carrier(o)]
+    members = [o for o in ranked if o.type != TRACE_CARRIER_TYPE]
     root = members[0] if members else None
-    session = _first(ranked, lambda o: o.trace.session_id)
-    user = _first(ranked, lambda o: o.trace.user_id)
+    won = _winners(ranked)
     known = {o.id for o in members}
     return TraceSummary(
-        trace_id=first.trace_id,
+        trace_id=ranked[0].trace_id,
         start_ns=min(o.start_ns for o in observations),
         end_ns=max(o.end_ns for o in observations),
-        name=_value(ranked, lambda o: o.trace.name) or (root.name if root else None),
-        session_id=session.trace.session_id if session else None,
-        session_source=session.trace.session_source if session else None,
-        user_id=user.trace.user_id if user else None,
-        user_source=user.trace.user_source if user else None,
+        name=(won.name.trace.name if won.name else None) or (root.name if root else None),
+        session_id=won.session.trace.session_id if won.session else None,
+        session_source=won.session.trace.session_source if won.session else None,
+        user_id=won.user.trace.user_id if won.user else None,
+        user_source=won.user.trace.user_source if won.user else None,
         tags=tuple(sorted({t for o in observations for t in o.trace.tags})),
         metadata=_merged_metadata(ranked),
         public=any(o.trace.public for o in observations),
-        environment=_value(ranked, _named_environment) or "default",
-        release=_value(ranked, lambda o: o.release),
-        version=_value(ranked, lambda o: o.version),
+        environment=(won.environment.environment if won.environment else None) or "default",
+        release=won.release.release if won.release else None,
+        version=won.version.version if won.version else None,
         root_id=root.id if root else None,
-        input_id=_io_source(ranked, lambda o: o.trace.input),
-        output_id=_io_source(ranked, lambda o: o.trace.output),
+        input_id=(won.input or root or ranked[0]).id,
+        output_id=(won.output or root or ranked[0]).id,
         observation_count=len(members),
         error_count=sum(o.level == "ERROR" for o in members),
         orphan_count=sum(1 for o in members if not o.is_root and (o.parent_id or "") not in known),
@@ -167,17 +185,57 @@ def fold_trace(observations: Sequence[Observation]) -> TraceSummary:
     )
 
 
+class _Winners(NamedTuple):
+    """The first observation in rank order that has each trace-level value (None if none
+    has): the trace's session, user, name, a named environment (not "default"), release,
+    version, and trace input and output."""
+
+    session: Observation | None
+    user: Observation | None
+    name: Observation | None
+    environment: Observation | None
+    release: Observation | None
+    version: Observation | None
+    input: Observation | None
+    output: Observation | None
+
+
+def _winners(ranked: Sequence[Observation]) -> _Winners:
+    """All the winners in one pass over the ranked observations."""
+    session = user = name = environment = release = version = input = output = None
+    for o in ranked:
+        t = o.trace
+        if session is None and t.session_id is not None:
+            session = o
+        if user is None and t.user_id is not None:
+            user = o
+        if name is None and t.name is not None:
+            name = o
+        if environment is None and o.environment not in ("default", None):
+            environment = o
+        if release is None and o.release is not None:
+            release = o
+        if version is None and o.version is not None:
+            version = o
+        if input is None and t.input is not None:
+            input = o
+        if output is None and t.output is not None:
+            output = o
+    return _Winners(session, user, name, environment, release, version, input, output)
+
+
 def fold_session(
     session_id: str,
-    traces: Iterable[TraceSummary],
+    traces: Iterable[TraceSummary] | Iterable[TraceRollup],
     scores: Mapping[str, ScoreAggregate] | None = None,
 ) -> SessionSummary:
-    """Roll the summaries of a session's traces (at least one) up into the session.
+    """Roll the summaries (or just the rollups) of a session's traces (at least one) up into
+    the session.
 
     `scores` are the aggregates (`aggregate_scores`) of the scores on the session and on its
     traces and their observations.
     """
-    members = list(traces)
+    members: list[TraceSummary | TraceRollup] = list(traces)
     return SessionSummary(
         session_id=session_id,
         trace_count=len(members),
@@ -221,29 +279,11 @@ def _aggregate(scores: Sequence[Score]) -> ScoreAggregate:
     )
 
 
-def _first(ranked: Sequence[Observation], get: Any) -> Observation | None:
-    return next((o for o in ranked if get(o) is not None), None)
-
-
-def _value(ranked: Sequence[Observation], get: Any) -> Any:
-    found = _first(ranked, get)
-    return get(found) if found else None
-
-
-def _named_environment(observation: Observation) -> str | None:
-    return None if observation.environment == "default" else observation.environment
-
-
-def _io_source(ranked: Sequence[Observation], get: Any) -> str | None:
-    """The observation whose trace-level I/O wins, else the root observation."""
-    found = _first(ranked, get) or next((o for o in ranked if not is_carrier(o)), ranked[0])
-    return found.id
-
-
 def _merged_metadata(ranked: Sequence[Observation]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for observation in reversed(ranked):
-        merged.update(observation.trace.metadata)
+        if observation.trace.metadata:
+            merged.update(observation.trace.metadata)
     return merged
 
 

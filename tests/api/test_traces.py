@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Collection
 from typing import Any
 
 import pytest
+from starlette.responses import JSONResponse
 
+from skein.api.scores import score_json
+from skein.api.shapes import TRACE_FIELD_GROUPS, observation_json, trace_json, without_metrics
+from skein.api.traces import trace_scores
 from skein.fold import TraceSummary
+from skein.records import MappedBatch, Observation, Score, TraceAttributes
 from skein.store.base import TraceQuery
 from tests.api.factories import B_ONLY_INDEX, Api, api, fresh_api
+from tests.store.factories import START_NS, make_full_observation
 from tests.store.query_factories import SECOND_NS, span_id_of, trace_id_of
 
 __all__ = ["api", "fresh_api"]  # fixtures
@@ -179,3 +187,69 @@ def test_bulk_delete_refuses_a_bad_body(api: Api, body: Any) -> None:
 
     assert response.status_code == 400
     assert "traceIds" in response.json()["message"] or "JSON" in response.json()["message"]
+
+
+# -- One large trace: the spliced answer against the decoded one -------------------------------
+
+BIG_TRACE = "b16" * 10 + "00"
+CHAT = json.dumps([{"role": "user", "content": 'Où est ma commande? 🚀\n"ord-1" ' * 60}])
+STORED_TEXTS = (CHAT, '{"answer": "fine"}', '"quoted"', "plain words", None, " [1, 2.5] ", "")
+METADATA = ({}, {"n": 3, "text": "ü", "deep": {"list": [1, None, True]}}, {"note": "NaN"})
+
+
+def big_trace_observation(index: int) -> Observation:
+    """One of 200 observations, every value varying over what stored text can be."""
+    return make_full_observation(
+        id=f"{index:016x}",
+        trace_id=BIG_TRACE,
+        parent_id=None if index == 0 else f"{0:016x}",
+        is_root=index == 0,
+        start_ns=START_NS + index * 1_000_003,
+        end_ns=START_NS + index * 1_000_003 + 777_000,
+        input=STORED_TEXTS[index % len(STORED_TEXTS)],
+        output=STORED_TEXTS[(index + 3) % len(STORED_TEXTS)],
+        metadata=METADATA[index % len(METADATA)],
+        model_parameters=(None, '{"temperature": 0.2}', "0.7", "hot")[index % 4],
+        usage=({}, {"input": 3, "output": 4.6})[index % 2],
+        cost=({}, {"input": 0.5, "output": 0.25, "total": 0.75})[index % 2],
+        cost_source=(None, "sdk")[index % 2],
+        completion_start_ns=None if index % 5 else START_NS + index * 1_000_003 + 5,
+        trace=TraceAttributes(session_id="big", input=CHAT, output='{"done": true}'),
+    )
+
+
+def add_big_trace(api: Api) -> None:
+    observations = tuple(big_trace_observation(index) for index in range(200))
+    score = Score("score-1", "quality", "NUMERIC", 0.5, None, START_NS, trace_id=BIG_TRACE)
+    batch = MappedBatch(project_id=api.project_a, observations=observations, scores=(score,))
+    api.store.write([batch])
+
+
+def decoded_answer(api: Api, trace_id: str, groups: Collection[str]) -> Any:
+    """The answer built the plain way: decoded records, parsed text, JSONResponse's encoding."""
+    detail = api.store.get_trace_detail(api.project_a, trace_id)
+    assert detail is not None
+    shaped = trace_json(api.project_a, detail.trace, detail.io if "io" in groups else None)
+    observations = detail.observations if "observations" in groups else ()
+    shaped["observations"] = [observation_json(api.project_a, o) for o in observations]
+    scores = trace_scores(api.store, api.project_a, [trace_id]) if "scores" in groups else []
+    shaped["scores"] = [score_json(score, api.project_a) for score in scores]
+    return json.loads(JSONResponse(shaped if "metrics" in groups else without_metrics(shaped)).body)
+
+
+@pytest.mark.parametrize(
+    "fields", ["", "core", "core,io", "core,observations", "core,scores,metrics"]
+)
+def test_a_200_observation_trace_is_answered_as_its_decoded_records_are(
+    fresh_api: Api, fields: str
+) -> None:
+    add_big_trace(fresh_api)
+    groups = fields.split(",") if fields else TRACE_FIELD_GROUPS
+
+    answer = fresh_api.json(f"{TRACES}/{BIG_TRACE}?fields={fields}")
+
+    expected = decoded_answer(fresh_api, BIG_TRACE, groups)
+    assert answer == expected
+    assert list(answer) == list(expected)
+    assert [list(o) for o in answer["observations"]] == [list(o) for o in expected["observations"]]
+    assert len(answer["observations"]) == (200 if "observations" in groups else 0)

@@ -13,6 +13,7 @@ from skein.fold import fold_session, fold_trace
 from skein.records import Observation, TraceAttributes
 from skein.store import open_store
 from skein.store.base import ApiKey, Store
+from skein.store.rows import OBSERVATION_COLUMNS, detail_from_rows, observation_from_row
 from tests.store.factories import (
     PROJECT_ID,
     START_NS,
@@ -105,6 +106,22 @@ def test_observations_round_trip_every_field(store: Store) -> None:
     store.write([make_batch(sparse, full)])
 
     assert store.list_observations(PROJECT_ID, TRACE_ID) == [full, sparse]
+
+
+def test_trace_rows_hold_the_text_as_written_and_decode_to_the_observations(
+    store: Store,
+) -> None:
+    full = make_full_observation(start_ns=START_NS + 10)  # its input is long: stored packed
+    sparse = make_observation(id="3333333333333333", parent_id=full.id, start_ns=START_NS + 20)
+    store.write([make_batch(sparse, full)])
+
+    rows = store.get_trace_rows(PROJECT_ID, TRACE_ID)
+
+    assert rows is not None
+    assert [observation_from_row(row) for row in rows.observations] == [full, sparse]
+    columns = dict(zip(OBSERVATION_COLUMNS, rows.observations[0], strict=True))
+    assert (columns["input"], columns["trace_input"]) == (full.input, full.trace.input)
+    assert detail_from_rows(rows) == store.get_trace_detail(PROJECT_ID, TRACE_ID)
 
 
 def test_observation_text_round_trips_unchanged(store: Store) -> None:

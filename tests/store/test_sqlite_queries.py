@@ -24,6 +24,7 @@ from skein.store.base import (
     TraceQuery,
 )
 from skein.store.keyset import Position, encode_cursor
+from skein.store.rows import observation_from_row
 from skein.store.sqlite import OBSERVATION_COLUMNS, SESSION_COLUMNS, TRACE_COLUMNS, SQLiteStore
 from tests.store.factories import PROJECT_ID, make_batch, make_observation, make_warning
 from tests.store.query_factories import (
@@ -290,6 +291,22 @@ def test_trace_detail_has_the_trace_its_io_and_observations(seeded: Store) -> No
     assert detail.io == seeded.get_trace_io(PROJECT_ID, [trace_id])[trace_id]
     assert list(detail.observations) == seeded.list_observations(PROJECT_ID, trace_id)
     assert seeded.get_trace_detail(PROJECT_ID, "f" * 32) is None
+
+
+def test_trace_rows_are_the_detail_before_decoding(seeded: Store) -> None:
+    trace_id = trace_id_of(1)
+
+    rows = seeded.get_trace_rows(PROJECT_ID, trace_id)
+
+    assert rows is not None
+    assert rows.trace == seeded.get_trace(PROJECT_ID, trace_id)
+    assert rows.io == seeded.get_trace_io(PROJECT_ID, [trace_id])[trace_id]
+    assert rows.io.input is not None
+    assert [observation_from_row(row) for row in rows.observations] == (
+        seeded.list_observations(PROJECT_ID, trace_id)
+    )
+    assert all(len(row) == len(OBSERVATION_COLUMNS) for row in rows.observations)
+    assert seeded.get_trace_rows(PROJECT_ID, "f" * 32) is None
 
 
 # -- Observations ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from skein.records import TraceAttributes
 from skein.store.sqlite import SQLiteStore
-from skein.store.sqlite_text import COMPRESS_ABOVE_CHARS, TextPacker, pack, unpack
+from skein.store.sqlite_text import COMPRESS_ABOVE_CHARS, pack, unpack
 from tests.store.factories import PROJECT_ID, TRACE_ID, make_batch, make_observation
 
 PROSE = "The agent looked up order 4411 and found it had shipped on Tuesday, héllo ✓. "
@@ -105,49 +105,6 @@ def stored_types(path: str) -> tuple[str, ...]:
             " FROM observations"
         ).fetchone()
     return tuple(row)
-
-
-class CountingPack:
-    """`pack`, counting the texts it compresses."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, text: str) -> str | bytes | None:
-        self.calls += 1
-        return pack(text)
-
-
-def test_a_prepared_text_is_not_compressed_again_by_the_writer() -> None:
-    counting = CountingPack()
-    packer = TextPacker(pack_one=counting)
-    text, short = long_text("prepared"), "short"
-    packer.prepare([text, short, None])
-    assert counting.calls == 1  # short text and None are stored as they are
-    assert unpack(packer.pack(text)) == text
-    assert counting.calls == 1
-    assert packer.pack(short) is short and packer.pack(None) is None
-
-
-def test_only_the_prepared_object_matches_and_only_once() -> None:
-    counting = CountingPack()
-    packer = TextPacker(pack_one=counting)
-    text = long_text("once")
-    equal_copy = "".join(list(text))
-    packer.prepare([text])
-    assert unpack(packer.pack(equal_copy)) == text
-    assert unpack(packer.pack(text)) == text
-    assert unpack(packer.pack(text)) == text
-    assert counting.calls == 3  # prepare, the copy, the second write of `text`
-
-
-def test_past_its_capacity_the_oldest_prepared_texts_are_dropped() -> None:
-    counting = CountingPack()
-    packer = TextPacker(capacity=2, pack_one=counting)
-    first, second, third = (long_text(tag) for tag in ("1", "2", "3"))
-    packer.prepare([first, second, third])
-    assert [unpack(packer.pack(t)) for t in (third, second, first)] == [third, second, first]
-    assert counting.calls == 4  # three prepared, `first` again after it was dropped
 
 
 def test_store_prepare_write_leaves_the_stored_values_unchanged(store: SQLiteStore) -> None:

@@ -7,22 +7,19 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from skein.api.access import in_thread, project_of, refuse_structured_filter, store_of
 from skein.api.params import Paging, Params, page_meta
 from skein.api.scores import score_json
-from skein.api.shapes import (
-    TRACE_FIELD_GROUPS,
-    observation_json,
-    trace_json,
-    without_metrics,
-)
+from skein.api.shapes import TRACE_FIELD_GROUPS, trace_json, without_metrics
+from skein.api.trace_text import trace_text
 from skein.errors import BadRequest, NotFound
 from skein.fold import TraceSummary
 from skein.records import Score
 from skein.scores import ScoreQuery
-from skein.store.base import Store, TraceQuery
+from skein.store.base import Store, TraceIO, TraceQuery
+from skein.store.rows import Row
 
 # `orderBy` fields (Langfuse's names, and Skein's own) → the store's sort.
 TRACE_ORDER_FIELDS = {
@@ -113,30 +110,41 @@ def trace_scores(store: Store, project_id: str, trace_ids: Sequence[str]) -> lis
     return found
 
 
-async def get_trace(request: Request) -> JSONResponse:
+async def get_trace(request: Request) -> Response:
     project_id = await project_of(request)
     trace_id = request.path_params["trace_id"]
     groups = Params(request.query_params).fields("fields", TRACE_FIELD_GROUPS, TRACE_FIELD_GROUPS)
-    shaped = await in_thread(full_trace, store_of(request), project_id, trace_id, groups)
-    return JSONResponse(shaped if "metrics" in groups else without_metrics(shaped))
+    body = await in_thread(full_trace, store_of(request), project_id, trace_id, groups)
+    return Response(body, media_type=JSONResponse.media_type)
 
 
-def full_trace(
-    store: Store, project_id: str, trace_id: str, groups: Collection[str]
-) -> dict[str, Any]:
-    """Langfuse's `TraceWithFullDetails`: the trace with its observations and scores."""
-    detail = store.get_trace_detail(project_id, trace_id)
-    if detail is None:
-        raise NotFound(f"trace {trace_id} not found in this project")
-    shaped = trace_json(project_id, detail.trace, detail.io if "io" in groups else None)
-    shaped["observations"] = (
-        [observation_json(project_id, o) for o in detail.observations]
-        if "observations" in groups
-        else []
-    )
+def full_trace(store: Store, project_id: str, trace_id: str, groups: Collection[str]) -> bytes:
+    """Langfuse's `TraceWithFullDetails` as JSON: the trace with its observations and scores,
+    written from the stored rows (`trace_text`)."""
+    trace, io, observations = _trace_rows(store, project_id, trace_id, groups)
     scores = trace_scores(store, project_id, [trace_id]) if "scores" in groups else []
-    shaped["scores"] = [score_json(score, project_id) for score in scores]
-    return shaped
+    return trace_text(
+        project_id,
+        trace,
+        io if "io" in groups else None,
+        observations,
+        [score_json(score, project_id) for score in scores],
+        metrics="metrics" in groups,
+    )
+
+
+def _trace_rows(
+    store: Store, project_id: str, trace_id: str, groups: Collection[str]
+) -> tuple[TraceSummary, TraceIO, Sequence[Row]]:
+    """The trace, its I/O and its observation rows; the observations only when asked for."""
+    if "observations" in groups:
+        rows = store.get_trace_rows(project_id, trace_id)
+        if rows is not None:
+            return rows.trace, rows.io, rows.observations
+    elif (trace := store.get_trace(project_id, trace_id)) is not None:
+        io = store.get_trace_io(project_id, [trace_id]) if "io" in groups else {}
+        return trace, io.get(trace_id, TraceIO()), ()
+    raise NotFound(f"trace {trace_id} not found in this project")
 
 
 async def delete_trace(request: Request) -> JSONResponse:

@@ -180,6 +180,17 @@ class TraceDetail:
     observations: tuple[Observation, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TraceRows:
+    """One trace with its I/O and its observations as stored (in start order), for answering
+    it without decoding every value: each row holds `rows.OBSERVATION_COLUMNS` with the large
+    text unpacked and the JSON columns still JSON text (`rows.observation_from_row` decodes)."""
+
+    trace: TraceSummary
+    io: TraceIO
+    observations: tuple[tuple[Any, ...], ...]
+
+
 # -- The web UI's annotations and diagnostics ---------------------------------------------------
 
 
@@ -271,6 +282,7 @@ class Store(Protocol):
     def query_observations(self, project_id: str, query: ObservationQuery) -> Page[Observation]: ...
     def get_observation(self, project_id: str, observation_id: str) -> Observation | None: ...
     def get_trace_detail(self, project_id: str, trace_id: str) -> TraceDetail | None: ...
+    def get_trace_rows(self, project_id: str, trace_id: str) -> TraceRows | None: ...
     def get_trace_io(self, project_id: str, trace_ids: Sequence[str]) -> dict[str, TraceIO]: ...
     def get_observation_ids(
         self, project_id: str, trace_ids: Sequence[str]

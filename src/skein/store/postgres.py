@@ -24,7 +24,7 @@ from psycopg import errors
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from skein.fold import SessionSummary, TraceSummary, is_carrier
+from skein.fold import SessionSummary, TraceSummary
 from skein.prices import ModelPrice
 from skein.records import TRACE_CARRIER_TYPE, MappedBatch, Observation, Score
 from skein.repair.model import Assignment, AuditEntry, Candidate, CandidateQuery, SessionRule
@@ -50,6 +50,7 @@ from skein.store.base import (
     TraceDetail,
     TraceIO,
     TraceQuery,
+    TraceRows,
 )
 from skein.store.migrations import (
     Migration,
@@ -64,6 +65,7 @@ from skein.store.rows import (
     SESSION_COLUMNS,
     TRACE_COLUMNS,
     decoded,
+    detail_from_rows,
     observation_from_row,
     session_from_row,
     trace_from_row,
@@ -231,17 +233,21 @@ class PostgresStore(SharedStore):
 
     def get_trace_detail(self, project_id: str, trace_id: str) -> TraceDetail | None:
         """A trace, its I/O and its observations, read in one snapshot."""
+        rows = self.get_trace_rows(project_id, trace_id)
+        return None if rows is None else detail_from_rows(rows)
+
+    def get_trace_rows(self, project_id: str, trace_id: str) -> TraceRows | None:
+        """A trace, its I/O and its observations' rows, read in one snapshot (no carrier)."""
         with self._reading(snapshot=True) as c:
             row = c.execute(SELECT_TRACE, (project_id, trace_id)).fetchone()
             if row is None:
                 return None
             io = postgres_queries.trace_io(c, project_id, [trace_id])
             rows = c.execute(SELECT_OBSERVATIONS, (project_id, trace_id)).fetchall()
-        observations = (observation_from_row(r) for r in rows)
-        return TraceDetail(
+        return TraceRows(
             trace=trace_from_row(row),
             io=TraceIO(io[0][1], io[0][2]) if io else TraceIO(),
-            observations=tuple(o for o in observations if not is_carrier(o)),
+            observations=tuple(rows),
         )
 
     def get_trace_io(self, project_id: str, trace_ids: Sequence[str]) -> dict[str, TraceIO]:

@@ -34,6 +34,8 @@ from skein.store.rows import (
     SESSION_COLUMNS,
     TRACE_COLUMNS,
     TRACE_COLUMNS_TO_FOLD,
+    MetadataTexts,
+    as_is,
     observation_row,
     observation_to_fold,
     session_row,
@@ -89,7 +91,8 @@ def write_batches(connection: Connection, batches: Sequence[MappedBatch], now_ns
     written = _written_by_project(batches)
     for project_id, (rebuilt, _, _) in events.items():
         written[project_id].update(((o.trace_id, o.id), o) for o in rebuilt)
-    rows = [observation_row(b.project_id, o) for b in batches for o in b.observations]
+    text = MetadataTexts().text
+    rows = [observation_row(b.project_id, o, as_is, text) for b in batches for o in b.observations]
     rows += [observation_row(p, o) for p, (rebuilt, _, _) in events.items() for o in rebuilt]
     with connection.cursor() as cursor:
         cursor.executemany(UPSERT_OBSERVATION, rows)

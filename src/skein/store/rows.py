@@ -16,8 +16,8 @@ from typing import Any
 
 from skein.fold import ScoreAggregate, SessionSummary, TraceSummary
 from skein.records import IngestWarning, Observation, TraceAttributes
-from skein.store.base import Page, StoredWarning
-from skein.store.sqlite_text import Packed, unpack
+from skein.store.base import Page, StoredWarning, TraceDetail, TraceRows
+from skein.store.sqlite_text import PACKED_COLUMNS, Packed, unpack
 
 Row = tuple[Any, ...]
 
@@ -55,17 +55,22 @@ def as_is(text: str | None) -> str | None:
 
 
 def observation_row(
-    project_id: str, o: Observation, pack_text: Callable[[str | None], Packed] = as_is
+    project_id: str,
+    o: Observation,
+    pack_text: Callable[[str | None], Packed] = as_is,
+    metadata_text: Callable[[object], str] | None = None,
 ) -> Row:
-    """The values of `OBSERVATION_COLUMNS`: large text through `pack_text` (as is by default)."""
+    """The values of `OBSERVATION_COLUMNS`: large text through `pack_text` (as is by default),
+    metadata through `metadata_text` (`json_text` by default, or a `MetadataTexts`' `text`)."""
     t = o.trace
+    metadata_text = metadata_text or json_text
     return (
         project_id, o.trace_id, o.id, o.parent_id, o.is_root, o.name, o.type, o.start_ns,
         o.end_ns, o.level, o.environment, o.release, o.version, o.input_tokens,
         o.output_tokens, o.total_tokens, o.total_cost, t.session_id, t.session_source,
-        t.user_id, t.user_source, t.name, json_text(t.tags), t.public, json_text(t.metadata),
+        t.user_id, t.user_source, t.name, json_text(t.tags), t.public, metadata_text(t.metadata),
         o.status_message, o.model, o.prompt_name, o.prompt_version, o.completion_start_ns,
-        json_text(o.usage), json_text(o.cost), o.model_parameters, json_text(o.metadata),
+        json_text(o.usage), json_text(o.cost), o.model_parameters, metadata_text(o.metadata),
         pack_text(t.input), pack_text(t.output), pack_text(o.input), pack_text(o.output),
         o.cost_source,
     )  # fmt: skip
@@ -85,7 +90,7 @@ def observation_from_row(row: Row) -> Observation:
         model_parameters, metadata, trace_input, trace_output, input_text, output_text,
         cost_source,
     ) = row[len(OBSERVATION_FOLD_COLUMNS):]  # fmt: skip
-    observation = _observation(
+    return _observation(
         row,
         input=unpack(input_text),
         output=unpack(output_text),
@@ -96,8 +101,24 @@ def observation_from_row(row: Row) -> Observation:
         detail=(status_message, model, prompt_name, prompt_version, completion_start_ns),
         trace_input=unpack(trace_input),
         trace_output=unpack(trace_output),
+        cost_source=cost_source or None,
     )
-    return replace(observation, cost_source=cost_source) if cost_source else observation
+
+
+# Where the packed text columns sit in a row of OBSERVATION_COLUMNS (they are contiguous).
+_FIRST_PACKED = OBSERVATION_COLUMNS.index(PACKED_COLUMNS[0])
+_AFTER_PACKED = _FIRST_PACKED + len(PACKED_COLUMNS)
+
+
+def with_text_unpacked(row: Row) -> Row:
+    """An observation row with its large text columns (`PACKED_COLUMNS`) as the text written."""
+    unpacked = tuple(map(unpack, row[_FIRST_PACKED:_AFTER_PACKED]))
+    return row[:_FIRST_PACKED] + unpacked + row[_AFTER_PACKED:]
+
+
+def detail_from_rows(rows: TraceRows) -> TraceDetail:
+    """The TraceDetail of a trace's stored rows: every observation decoded."""
+    return TraceDetail(rows.trace, rows.io, tuple(map(observation_from_row, rows.observations)))
 
 
 def _observation(
@@ -112,6 +133,7 @@ def _observation(
     detail: tuple[str | None, str | None, str | None, int | None, int | None],
     trace_input: str | None,
     trace_output: str | None,
+    cost_source: str | None = None,
 ) -> Observation:
     """An Observation from the fold columns of a row, plus the given remaining fields."""
     (
@@ -135,7 +157,7 @@ def _observation(
         input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens,
         total_cost=total_cost, completion_start_ns=completion_start_ns,
         environment=environment, release=release, version=version, prompt_name=prompt_name,
-        prompt_version=prompt_version, trace=trace,
+        prompt_version=prompt_version, trace=trace, cost_source=cost_source,
     )  # fmt: skip
 
 
@@ -195,10 +217,52 @@ def _json_default(value: object) -> object:
 JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
+# The text of the common empty values, found by type without the encoder's overhead.
+EMPTY_JSON: dict[type, str] = {dict: "{}", tuple: "[]", list: "[]"}
+
+
 def json_text(value: object) -> str:
-    if not value:  # the common empty dict or tuple, without the encoder's overhead
-        return "{}" if isinstance(value, Mapping) else "[]"
+    if not value:
+        return EMPTY_JSON.get(type(value)) or ("{}" if isinstance(value, Mapping) else "[]")
     return JSON_ENCODER.encode(value)
+
+
+class MetadataTexts:
+    """`json_text` of many metadata dicts, where each dict nested in several of them (such as
+    the resource and scope metadata that all spans of a request share) is encoded once.
+
+    Nested dicts are known by identity for the life of this object and must not change
+    meanwhile: make one per write. The text is exactly `json_text`'s: a dict's JSON is its
+    items' texts joined, so items are encoded in runs and the shared ones come remembered.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, int], tuple[object, str]] = {}
+
+    def text(self, value: object) -> str:
+        if type(value) is not dict or not value:
+            return json_text(value)
+        parts: list[str] = []
+        run: dict[Any, Any] = {}
+        for key, item in value.items():
+            if type(item) is dict and item and type(key) is str:
+                if run:
+                    parts.append(JSON_ENCODER.encode(run)[1:-1])
+                    run = {}
+                parts.append(self._item_text(key, item))
+            else:
+                run[key] = item
+        if run:
+            parts.append(JSON_ENCODER.encode(run)[1:-1])
+        return "{" + ",".join(parts) + "}"
+
+    def _item_text(self, key: str, item: dict[Any, Any]) -> str:
+        """`"key":{...}`, remembered with the dict itself, so no other object takes its id."""
+        found = self._items.get((key, id(item)))
+        if found is None:
+            found = (item, f"{JSON_ENCODER.encode(key)}:{JSON_ENCODER.encode(item)}")
+            self._items[(key, id(item))] = found
+        return found[1]
 
 
 def from_json(text: str) -> Any:

@@ -22,16 +22,17 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from operator import is_
 from pathlib import Path
 from typing import Any
 
 from skein.fold import (
     SessionSummary,
+    TraceRollup,
     TraceSummary,
     fold_session,
     fold_trace,
-    is_carrier,
 )
 from skein.prices import ModelPrice
 from skein.records import (
@@ -73,6 +74,7 @@ from skein.store.base import (
     TraceDetail,
     TraceIO,
     TraceQuery,
+    TraceRows,
 )
 from skein.store.migrations import Migration, migrate, packaged_migrations
 from skein.store.rows import (
@@ -80,8 +82,10 @@ from skein.store.rows import (
     OBSERVATION_FOLD_COLUMNS,
     SESSION_COLUMNS,
     TRACE_COLUMNS,
-    TRACE_COLUMNS_TO_FOLD,
+    MetadataTexts,
     decoded,
+    detail_from_rows,
+    from_json,
     json_ids,
     observation_from_row,
     observation_row,
@@ -90,10 +94,11 @@ from skein.store.rows import (
     session_row,
     trace_from_row,
     trace_row,
+    with_text_unpacked,
 )
 from skein.store.shared import SharedStore, Statements
 from skein.store.sqlite_checkpoint import Checkpointer
-from skein.store.sqlite_text import Packed, TextPacker, pack, unpack
+from skein.store.sqlite_text import Packed, pack, unpack
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +194,10 @@ SELECT_OBSERVATIONS_TO_FOLD = (
     " trace_input IS NOT NULL, trace_output IS NOT NULL"
     f" FROM observations WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
 )
+# The keys of the same rows, in the same order (the primary key's), from the key alone.
+SELECT_OBSERVATION_KEYS_TO_FOLD = (
+    f"SELECT trace_id, id FROM observations WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
+)
 # A trace's observations, without the carrier of its trace-create values (if any).
 SELECT_OBSERVATIONS = (
     f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations"
@@ -197,11 +206,15 @@ SELECT_OBSERVATIONS = (
     # which SQLite picks for the ORDER BY before ANALYZE has run (a whole-project scan).
     " ORDER BY +start_ns, id"
 )
+# Each id looked up by primary key (the caller makes a set). As `trace_id IN (...)` SQLite
+# walks the project's whole session index instead, which holds both columns.
 SELECT_SESSIONS_OF_TRACES = (
-    f"SELECT DISTINCT session_id FROM traces WHERE project_id = ? AND trace_id IN {IDS_PARAMETER}"
+    "SELECT t.session_id FROM json_each(?2) AS j CROSS JOIN traces AS t"
+    " ON t.project_id = ?1 AND t.trace_id = j.value"
 )
+# What a session's fold reads of its traces (tags last).
 SELECT_TRACES_TO_FOLD = (
-    f"SELECT {', '.join(TRACE_COLUMNS_TO_FOLD)}"
+    f"SELECT session_id, {', '.join(TraceRollup._fields)}"
     f" FROM traces WHERE project_id = ? AND session_id IN {IDS_PARAMETER}"
 )
 SELECT_TRACE = (
@@ -279,7 +292,7 @@ class SQLiteStore(SharedStore):
             raise
         self._readers = _ReaderPool(lambda: _open_connection(path, READER_PRAGMAS))
         self._checkpointer = Checkpointer(lambda: _open_connection(path, CHECKPOINT_PRAGMAS))
-        self._packer = TextPacker()
+        self._prepared = PreparedBatches()
         self._open = True
 
     # Lifecycle
@@ -322,17 +335,14 @@ class SQLiteStore(SharedStore):
         if not any(batch.size or batch.warnings for batch in batches):
             return
         with self._write_lock, _immediate_transaction(self._writer) as connection:
-            _write_batches(connection, batches, time.time_ns(), self._packer.pack)
+            _write_batches(connection, batches, time.time_ns(), pack, self._prepared)
         self._checkpointer.notify()
 
     def prepare_write(self, batch: MappedBatch) -> None:
-        """Do a write's lock-free work ahead, in the caller's thread: compress the batch's
-        large text, so the single writer thread only picks it up (optional; see receiver)."""
-        self._packer.prepare(
-            text
-            for o in batch.observations
-            for text in (o.input, o.output, o.trace.input, o.trace.output)
-        )
+        """Do a write's lock-free work ahead, in the caller's thread: the batch's rows (text
+        compressed, JSON encoded) and the fold of each of its traces, so the writer — the
+        one that holds the database's lock — only picks them up (optional; see receiver)."""
+        self._prepared.prepare(batch)
 
     # Queries (SQL in skein.store.sqlite_queries)
 
@@ -360,19 +370,23 @@ class SQLiteStore(SharedStore):
 
     def get_trace_detail(self, project_id: str, trace_id: str) -> TraceDetail | None:
         """A trace, its I/O and its observations, read in one snapshot."""
+        rows = self.get_trace_rows(project_id, trace_id)
+        return None if rows is None else detail_from_rows(rows)
+
+    def get_trace_rows(self, project_id: str, trace_id: str) -> TraceRows | None:
+        """A trace, its I/O and its observations' rows, read in one snapshot (no carrier)."""
         with self._readers.connection() as connection, _read_transaction(connection):
             row = connection.execute(SELECT_TRACE, (project_id, trace_id)).fetchone()
             if row is None:
                 return None
             io = sqlite_queries.trace_io(connection, project_id, [trace_id])
             observations = connection.execute(SELECT_OBSERVATIONS, (project_id, trace_id))
-            return TraceDetail(
-                trace=trace_from_row(row),
-                io=TraceIO(unpack(io[0][1]), unpack(io[0][2])) if io else TraceIO(),
-                observations=tuple(
-                    o for o in map(observation_from_row, observations) if not is_carrier(o)
-                ),
-            )
+            stored = observations.fetchall()
+        return TraceRows(
+            trace=trace_from_row(row),
+            io=TraceIO(unpack(io[0][1]), unpack(io[0][2])) if io else TraceIO(),
+            observations=tuple(map(with_text_unpacked, stored)),
+        )
 
     def get_trace_io(self, project_id: str, trace_ids: Sequence[str]) -> dict[str, TraceIO]:
         with self._readers.connection() as connection:
@@ -750,28 +764,109 @@ def _integrity_message(error: sqlite3.IntegrityError) -> str:
 # -- Writing -------------------------------------------------------------------------------
 
 
+# Batches made ready ahead of their write and not yet written that a PreparedBatches keeps
+# at most (a request refused after it was prepared leaves its batch behind until evicted).
+PREPARED_BATCHES_CAPACITY = 64
+
+# Each trace's observations in a batch, in the order the store reads them back (by id), with
+# their fold_trace: the fold a write reuses if its trace holds exactly these observations.
+Folds = dict[str, tuple[list[Observation], TraceSummary]]
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch's observation rows (as `_observation_rows` makes them) and trace folds."""
+
+    batch: MappedBatch
+    rows: list[Row]
+    folds: Folds
+
+
+class PreparedBatches:
+    """A write's work done ahead, in the caller's thread, for the writer to pick up: each
+    batch's observation rows (JSON encoded, large text packed with `pack_text`) and the fold
+    of each of its traces. A batch is found by identity, so only the very batch object that
+    was prepared matches; one not prepared, or evicted, is done by the writer itself. A fold
+    is used only for a trace whose stored observations turn out to be exactly the batch's."""
+
+    def __init__(
+        self,
+        capacity: int = PREPARED_BATCHES_CAPACITY,
+        pack_text: Callable[[str | None], Packed] = pack,
+    ) -> None:
+        self._capacity = capacity
+        self._pack_text = pack_text
+        self._ready: dict[int, PreparedBatch] = {}
+        self._lock = threading.Lock()
+
+    def prepare(self, batch: MappedBatch) -> None:
+        rows = _observation_rows([batch], self._pack_text)
+        prepared = PreparedBatch(batch, rows, _folds(batch))
+        with self._lock:
+            self._ready[id(batch)] = prepared
+            while len(self._ready) > self._capacity:
+                del self._ready[next(iter(self._ready))]
+
+    def take(self, batch: MappedBatch) -> PreparedBatch | None:
+        """The batch's prepared work (once), or None."""
+        with self._lock:
+            prepared = self._ready.pop(id(batch), None)
+        return prepared if prepared is not None and prepared.batch is batch else None
+
+
+def _folds(batch: MappedBatch) -> Folds:
+    """Each trace's observations in the batch (of a span sent twice, the later one) by id,
+    folded."""
+    by_trace: dict[str, dict[str, Observation]] = defaultdict(dict)
+    for o in batch.observations:
+        by_trace[o.trace_id][o.id] = o
+    folds: Folds = {}
+    for trace_id, by_id in by_trace.items():
+        observations = [by_id[i] for i in sorted(by_id)]
+        folds[trace_id] = (observations, fold_trace(observations))
+    return folds
+
+
 def _write_batches(
     connection: sqlite3.Connection,
     batches: Sequence[MappedBatch],
     now_ns: int,
     pack_text: Callable[[str | None], Packed] = pack,
+    prepared: PreparedBatches | None = None,
 ) -> None:
     events = {p: _write_events(connection, p, bs) for p, bs in _events_by_project(batches).items()}
     written = _written_by_project(batches)
     for project_id, (rebuilt, _, _) in events.items():
         written[project_id].update(((o.trace_id, o.id), o) for o in rebuilt)
-    connection.executemany(
-        UPSERT_OBSERVATION,
-        [observation_row(b.project_id, o, pack_text) for b in batches for o in b.observations]
-        + [observation_row(p, o, pack) for p, (rebuilt, _, _) in events.items() for o in rebuilt],
-    )
+    rows: list[Row] = []
+    folds: dict[str, Folds] = defaultdict(dict)
+    for batch in batches:
+        ready = prepared.take(batch) if prepared else None
+        rows += _observation_rows([batch], pack_text) if ready is None else ready.rows
+        folds[batch.project_id].update(ready.folds if ready else {})
+    for project_id, (rebuilt, _, _) in events.items():
+        rows += (observation_row(project_id, o, pack) for o in rebuilt)
+    connection.executemany(UPSERT_OBSERVATION, rows)
     connection.executemany(
         INSERT_WARNING,
         [_warning_row(b.project_id, w, now_ns) for b in batches for w in b.warnings],
     )
     for project_id in written.keys() | events.keys():
         _, left, scored = events.get(project_id, ([], set(), set()))
-        _refold(connection, project_id, written.get(project_id, {}), left, scored)
+        received = written.get(project_id, {})
+        _refold(connection, project_id, received, left, scored, folds.get(project_id))
+
+
+def _observation_rows(
+    batches: Iterable[MappedBatch], pack_text: Callable[[str | None], Packed]
+) -> list[Row]:
+    """The rows of the batches' observations; metadata dicts they share encoded once."""
+    metadata = MetadataTexts().text
+    return [
+        observation_row(b.project_id, o, pack_text, metadata)
+        for b in batches
+        for o in b.observations
+    ]
 
 
 def _events_by_project(batches: Iterable[MappedBatch]) -> dict[str, list[MappedBatch]]:
@@ -814,24 +909,31 @@ def _refold(
     written: Written,
     also_traces: Iterable[str] = (),
     also_sessions: Iterable[str] = (),
+    folds: Folds | None = None,
 ) -> None:
     """Refold a project's touched traces (and `also_traces`), then the sessions they left or
-    joined (and `also_sessions`). A trace left without rows is deleted."""
+    joined (and `also_sessions`). A trace left without rows is deleted. `folds` are folds
+    made ahead (`PreparedBatches`), used where they fit."""
     trace_ids = {trace_id for trace_id, _ in written} | set(also_traces)
     sessions = set(also_sessions)
     if trace_ids:
-        sessions |= _refold_traces(connection, project_id, trace_ids, written)
+        sessions |= _refold_traces(connection, project_id, trace_ids, written, folds or {})
     if sessions:
         _refold_sessions(connection, project_id, sessions)
 
 
 def _refold_traces(
-    connection: sqlite3.Connection, project_id: str, trace_ids: set[str], written: Written
+    connection: sqlite3.Connection,
+    project_id: str,
+    trace_ids: set[str],
+    written: Written,
+    folds: Folds,
 ) -> set[str]:
     """Refold traces; return the sessions they were or now are in."""
     ids = json_ids(trace_ids)
-    rows = connection.execute(SELECT_OBSERVATIONS_TO_FOLD, (project_id, ids))
-    traces = sqlite_repair.apply_to_traces(connection, project_id, _fold_traces(rows, written))
+    stored = _stored_observations(connection, project_id, ids, written)
+    folded = [_fold(observations, folds.get(t)) for t, observations in stored.items()]
+    traces = sqlite_repair.apply_to_traces(connection, project_id, folded)
     left = {row[0] for row in connection.execute(SELECT_SESSIONS_OF_TRACES, (project_id, ids))}
     connection.executemany(UPSERT_TRACE, [trace_row(project_id, t) for t in traces])
     emptied = trace_ids - {t.trace_id for t in traces}
@@ -840,28 +942,65 @@ def _refold_traces(
     return {s for s in left | {t.session_id for t in traces} if s is not None}
 
 
-def _fold_traces(rows: Iterable[Row], written: Written) -> list[TraceSummary]:
-    """Fold the stored observations of each trace; those just written are reused, not decoded."""
+def _fold(
+    observations: list[Observation], ready: tuple[list[Observation], TraceSummary] | None
+) -> TraceSummary:
+    """fold_trace of the observations: the fold made ahead if it was of this very list."""
+    if ready and len(ready[0]) == len(observations) and all(map(is_, ready[0], observations)):
+        return ready[1]
+    return fold_trace(observations)
+
+
+def _stored_observations(
+    connection: sqlite3.Connection, project_id: str, trace_ids: str, written: Written
+) -> dict[str, list[Observation]]:
+    """The stored observations of each trace (`trace_ids` a JSON array), in the order
+    SELECT_OBSERVATIONS_TO_FOLD reads them: those just written are reused, and only the rows
+    of traces with others are read whole (and those others decoded)."""
+    parameters = (project_id, trace_ids)
+    keys = connection.execute(SELECT_OBSERVATION_KEYS_TO_FOLD, parameters).fetchall()
+    earlier = _earlier_observations(connection, project_id, keys, written)
     by_trace: dict[str, list[Observation]] = defaultdict(list)
-    for row in rows:
-        observation = written.get((row[0], row[1])) or observation_to_fold(row)
-        by_trace[row[0]].append(observation)
-    return [fold_trace(observations) for observations in by_trace.values()]
+    for key in keys:
+        by_trace[key[0]].append(written.get(key) or earlier[key])
+    return by_trace
+
+
+def _earlier_observations(
+    connection: sqlite3.Connection, project_id: str, keys: list[Row], written: Written
+) -> dict[Row, Observation]:
+    """The stored observations among `keys` (trace id, id) that this write did not write."""
+    traces = {trace_id for trace_id, id in keys if (trace_id, id) not in written}
+    if not traces:
+        return {}
+    rows = connection.execute(SELECT_OBSERVATIONS_TO_FOLD, (project_id, json_ids(traces)))
+    return {row[:2]: observation_to_fold(row) for row in rows if row[:2] not in written}
 
 
 def _refold_sessions(
     connection: sqlite3.Connection, project_id: str, session_ids: set[str]
 ) -> None:
-    ids = json_ids(session_ids)
-    by_session: dict[str, list[TraceSummary]] = defaultdict(list)
-    for row in connection.execute(SELECT_TRACES_TO_FOLD, (project_id, ids)):
-        by_session[row[4]].append(trace_from_row(row))
+    rows = connection.execute(SELECT_TRACES_TO_FOLD, (project_id, json_ids(session_ids)))
+    by_session = _rollups_by_session(rows)
     scores = sqlite_scores.session_aggregates(connection, project_id, by_session)
     folded = [fold_session(sid, traces, scores.get(sid)) for sid, traces in by_session.items()]
     connection.executemany(UPSERT_SESSION, [session_row(project_id, s) for s in folded])
     emptied = session_ids - by_session.keys()
     if emptied:
         connection.execute(DELETE_SESSIONS, (project_id, json_ids(emptied)))
+
+
+def _rollups_by_session(rows: Iterable[Row]) -> dict[str, list[TraceRollup]]:
+    """The rows of SELECT_TRACES_TO_FOLD as each session's trace rollups; a session's traces
+    mostly share their tags, so each distinct tags text is decoded once."""
+    by_session: dict[str, list[TraceRollup]] = defaultdict(list)
+    tags: dict[str, tuple[str, ...]] = {}
+    for row in rows:
+        text = row[-1]
+        if text not in tags:
+            tags[text] = tuple(from_json(text))
+        by_session[row[0]].append(TraceRollup._make(row[1:-1] + (tags[text],)))
+    return by_session
 
 
 def _apply_assignments(

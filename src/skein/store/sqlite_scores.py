@@ -33,9 +33,11 @@ UPSERT_SCORE = (
 )
 SELECT_SCORE = f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE project_id = ? AND id = ?"
 SELECT_TARGETS = f"SELECT trace_id, session_id FROM scores WHERE project_id = ? AND id IN {IDS}"
+# Each trace found by its primary key: with `trace_id IN (…)` and DISTINCT, SQLite walked
+# the project's whole `traces_by_session` index instead, a cost that grew with the database.
 SELECT_SESSIONS_OF_TRACES = (
-    f"SELECT DISTINCT session_id FROM traces WHERE project_id = ? AND trace_id IN {IDS}"
-    " AND session_id IS NOT NULL"
+    "SELECT t.session_id FROM json_each(?2) AS j CROSS JOIN traces AS t"
+    " ON t.project_id = ?1 AND t.trace_id = j.value WHERE t.session_id IS NOT NULL"
 )
 HAS_SCORES = "SELECT EXISTS (SELECT 1 FROM scores WHERE project_id = ?)"
 AGGREGATED = "name, data_type, value, string_value"

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable, Iterable
-from typing import TypeGuard
 
 import zstandard
 
@@ -68,42 +66,3 @@ def _codecs() -> _Codecs:
 
 
 Packed = str | bytes | None
-# Texts packed ahead of their write and not yet written that a TextPacker keeps at most
-# (a request refused after it was prepared leaves its texts behind until they are evicted).
-PACKER_CAPACITY = 20_000
-
-
-class TextPacker:
-    """Compression done ahead of a write, in the caller's thread, for the writer to pick up.
-
-    The request that brings a batch calls `prepare` on its texts in its own worker thread;
-    the single writer thread then finds each one's packed value in `pack` instead of
-    compressing it itself (a text is found by identity, so only the very string object that
-    was prepared matches). Anything not prepared, or evicted, is packed on the spot.
-    """
-
-    def __init__(
-        self, capacity: int = PACKER_CAPACITY, pack_one: Callable[[str], Packed] = pack
-    ) -> None:
-        self._capacity = capacity
-        self._pack_one = pack_one
-        self._ready: dict[int, tuple[str, Packed]] = {}
-        self._lock = threading.Lock()
-
-    def prepare(self, texts: Iterable[str | None]) -> None:
-        packed = [(text, self._pack_one(text)) for text in texts if _worth_packing(text)]
-        with self._lock:
-            self._ready.update((id(text), (text, value)) for text, value in packed)
-            while len(self._ready) > self._capacity:
-                del self._ready[next(iter(self._ready))]
-
-    def pack(self, text: str | None) -> Packed:
-        if not _worth_packing(text):
-            return text
-        with self._lock:
-            entry = self._ready.pop(id(text), None)
-        return entry[1] if entry is not None and entry[0] is text else self._pack_one(text)
-
-
-def _worth_packing(text: str | None) -> TypeGuard[str]:
-    return text is not None and len(text) > COMPRESS_ABOVE_CHARS
