@@ -20,8 +20,8 @@ from starlette.testclient import TestClient
 from skein.app import create_app
 from skein.errors import Overloaded
 from skein.ingest.mapping import IngestContext
-from skein.ingest.pipeline import Sender
-from skein.ingest.pool import IngestPool, OtlpRequest
+from skein.ingest.pipeline import OtlpRequest, Sender
+from skein.ingest.pool import IngestPool
 from skein.settings import Settings
 from skein.store import open_store
 from skein.store.base import SessionQuery, Store

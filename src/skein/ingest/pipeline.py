@@ -1,7 +1,7 @@
 """One OTLP request from body to a `MappedBatch`: decode, guard, map, apply rules and prices.
 
 The same steps run in a worker thread of the server (`skein.ingest.receiver`) or in an
-ingestion worker process (`skein.ingest.pool`).
+ingestion worker process (`skein.ingest.pool`); each holds one `Pipeline`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from skein.prices import PriceCache, priced_batch
 from skein.records import IngestWarning, MappedBatch
 from skein.repair.rules import SessionRuleCache, ruled_batch
 from skein.settings import Settings
+from skein.store.base import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,33 +28,55 @@ class Sender:
     context: IngestContext
 
 
-def decode_and_map(
-    body: bytes,
-    content_type: str | None,
-    content_encoding: str | None,
-    settings: Settings,
-    sender: Sender,
-    prices: PriceCache,
-    session_rules: SessionRuleCache,
-    prepare_write: Callable[[MappedBatch], None] | None = None,
-) -> MappedBatch:
-    """Everything a request needs before it is written; `prepare_write` lets the store do
-    its lock-free part of the write in the same thread (SQLite: compressing text)."""
-    decoded = decode_request(
-        body, content_type, content_encoding, max_decoded_bytes=settings.max_decoded_bytes
-    )
-    decoded = drop_foreign_spans(decoded, sender.public_key)
-    cut: tuple[IngestWarning, ...] = ()
-    if _may_hold_long_values(body, content_encoding, settings.max_attribute_chars):
-        decoded, cut = cap_attributes(decoded, settings.max_attribute_chars)
-    batch = map_request(decoded, sender.project_id, sender.context)
-    if cut:
-        batch = replace(batch, warnings=batch.warnings + cut)
-    batch = ruled_batch(batch, session_rules.keys(sender.project_id))
-    batch = priced_batch(batch, prices.book(sender.project_id))
-    if prepare_write is not None:
-        prepare_write(batch)
-    return batch
+@dataclass(frozen=True, slots=True)
+class OtlpRequest:
+    """What the pipeline needs of one OTLP/HTTP request: its body as sent and who sent it."""
+
+    body: bytes
+    content_type: str | None
+    content_encoding: str | None
+    sender: Sender
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """The settings and caches a request is mapped with, and the store's optional
+    `prepare_write`: the lock-free part of its write, done in the same thread (SQLite:
+    compressing text, encoding rows, folding the batch's traces)."""
+
+    settings: Settings
+    prices: PriceCache
+    session_rules: SessionRuleCache
+    prepare_write: Callable[[MappedBatch], None] | None = None
+
+    @classmethod
+    def of(
+        cls, settings: Settings, store: Store, prices: PriceCache, rules: SessionRuleCache
+    ) -> Pipeline:
+        return cls(settings, prices, rules, getattr(store, "prepare_write", None))
+
+    def run(self, request: OtlpRequest) -> MappedBatch:
+        """Everything a request needs before it is written."""
+        sender = request.sender
+        decoded = decode_request(
+            request.body,
+            request.content_type,
+            request.content_encoding,
+            max_decoded_bytes=self.settings.max_decoded_bytes,
+        )
+        decoded = drop_foreign_spans(decoded, sender.public_key)
+        cut: tuple[IngestWarning, ...] = ()
+        limit = self.settings.max_attribute_chars
+        if _may_hold_long_values(request.body, request.content_encoding, limit):
+            decoded, cut = cap_attributes(decoded, limit)
+        batch = map_request(decoded, sender.project_id, sender.context)
+        if cut:
+            batch = replace(batch, warnings=batch.warnings + cut)
+        batch = ruled_batch(batch, self.session_rules.keys(sender.project_id))
+        batch = priced_batch(batch, self.prices.book(sender.project_id))
+        if self.prepare_write is not None:
+            self.prepare_write(batch)
+        return batch
 
 
 def _may_hold_long_values(body: bytes, content_encoding: str | None, limit: int) -> bool:

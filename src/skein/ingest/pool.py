@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from multiprocessing.util import Finalize
 
 from skein.errors import Overloaded
-from skein.ingest.pipeline import Sender, decode_and_map
+from skein.ingest.pipeline import OtlpRequest, Pipeline
 from skein.prices import PriceCache, builtin_prices
 from skein.records import RejectedSpan
 from skein.repair.rules import SessionRuleCache
@@ -47,16 +47,6 @@ logger = logging.getLogger(__name__)
 
 # How often a worker checks that the server that started it is still there (seconds).
 ORPHAN_CHECK_SECONDS = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class OtlpRequest:
-    """What a worker needs of one OTLP/HTTP request: its body as sent and who sent it."""
-
-    body: bytes
-    content_type: str | None
-    content_encoding: str | None
-    sender: Sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +135,10 @@ class IngestPool:
 
 @dataclass(frozen=True, slots=True)
 class _Worker:
-    """What one worker process holds: its settings, store and caches."""
+    """What one worker process holds: its store and the pipeline requests go through."""
 
-    settings: Settings
     store: Store
-    prices: PriceCache
-    session_rules: SessionRuleCache
+    pipeline: Pipeline
 
 
 # The worker process's state, set once by `_start_worker` (never in the server process).
@@ -168,7 +156,7 @@ def _start_worker(settings: Settings, server_pid: int) -> None:
     )
     Finalize(store, store.close, exitpriority=10)
     prices = PriceCache(store, builtin_prices())
-    _WORKER.append(_Worker(settings, store, prices, SessionRuleCache(store)))
+    _WORKER.append(_Worker(store, Pipeline.of(settings, store, prices, SessionRuleCache(store))))
     threading.Thread(
         target=_exit_when_orphaned, args=(server_pid,), name="skein-orphan-check", daemon=True
     ).start()
@@ -186,17 +174,9 @@ def _ready() -> bool:
 
 def _ingest(request: OtlpRequest) -> Ingested:
     worker = _WORKER[0]
-    batch = decode_and_map(
-        request.body,
-        request.content_type,
-        request.content_encoding,
-        worker.settings,
-        request.sender,
-        worker.prices,
-        worker.session_rules,
-        # Compress text here, before the write takes the database's lock from other workers.
-        getattr(worker.store, "prepare_write", None),
-    )
+    # The pipeline also prepares the write (compressing, encoding rows) before the write
+    # takes the database's lock from the other workers.
+    batch = worker.pipeline.run(request)
     if batch.observations or batch.warnings:
         worker.store.write([batch])
     return Ingested(batch.rejected)

@@ -20,8 +20,7 @@ from starlette.responses import Response
 from skein.errors import BadRequest, PayloadTooLarge, RequestTimeout
 from skein.ingest.mapping import IngestContext
 from skein.ingest.otlp import encode_response, is_json
-from skein.ingest.pipeline import Sender, decode_and_map
-from skein.ingest.pool import OtlpRequest
+from skein.ingest.pipeline import OtlpRequest, Pipeline, Sender
 from skein.keys import parse_basic_auth
 from skein.records import RejectedSpan
 from skein.services import Services
@@ -53,17 +52,10 @@ async def receive_traces(request: Request) -> Response:
 
 async def ingest_in_process(services: Services, otlp: OtlpRequest) -> tuple[RejectedSpan, ...]:
     """Decode and map in a worker thread, then commit through the group-commit writer."""
-    batch = await run_in_threadpool(
-        decode_and_map,
-        otlp.body,
-        otlp.content_type,
-        otlp.content_encoding,
-        services.settings,
-        otlp.sender,
-        services.prices,
-        services.session_rules,
-        getattr(services.store, "prepare_write", None),
+    pipeline = Pipeline.of(
+        services.settings, services.store, services.prices, services.session_rules
     )
+    batch = await run_in_threadpool(pipeline.run, otlp)
     if batch.observations or batch.warnings:
         await asyncio.wrap_future(services.writer.submit(batch))
     return batch.rejected
