@@ -47,7 +47,6 @@ from skein.store.base import (
     SessionConflict,
     SessionQuery,
     SessionSource,
-    TraceDetail,
     TraceIO,
     TraceQuery,
     TraceRows,
@@ -65,7 +64,6 @@ from skein.store.rows import (
     SESSION_COLUMNS,
     TRACE_COLUMNS,
     decoded,
-    detail_from_rows,
     observation_from_row,
     session_from_row,
     trace_from_row,
@@ -230,11 +228,6 @@ class PostgresStore(SharedStore):
         statement = postgres_queries.select_observation(OBSERVATION_COLUMNS)
         row = self._read_one(statement, (project_id, observation_id))
         return observation_from_row(row) if row else None
-
-    def get_trace_detail(self, project_id: str, trace_id: str) -> TraceDetail | None:
-        """A trace, its I/O and its observations, read in one snapshot."""
-        rows = self.get_trace_rows(project_id, trace_id)
-        return None if rows is None else detail_from_rows(rows)
 
     def get_trace_rows(self, project_id: str, trace_id: str) -> TraceRows | None:
         """A trace, its I/O and its observations' rows, read in one snapshot (no carrier)."""

@@ -18,8 +18,9 @@ from typing import Any, ClassVar, Self
 
 from skein.fold import SessionSummary, TraceSummary
 from skein.records import Observation
-from skein.store.base import ApiKey, Project, StoredWarning
+from skein.store.base import ApiKey, Project, StoredWarning, TraceDetail, TraceRows
 from skein.store.rows import (
+    detail_from_rows,
     observation_from_row,
     session_from_row,
     trace_from_row,
@@ -71,6 +72,9 @@ class SharedStore:
     def _read_all(self, statement: str, parameters: Row) -> list[Row]:
         raise NotImplementedError
 
+    def get_trace_rows(self, project_id: str, trace_id: str) -> TraceRows | None:
+        raise NotImplementedError
+
     def __enter__(self) -> Self:
         return self
 
@@ -86,6 +90,13 @@ class SharedStore:
         # fetchall: the statement runs to its end, so no read transaction stays open.
         rows = self._read_all(statement, parameters)
         return rows[0] if rows else None
+
+    # Records
+
+    def get_trace_detail(self, project_id: str, trace_id: str) -> TraceDetail | None:
+        """A trace, its I/O and its observations, read in one snapshot."""
+        rows = self.get_trace_rows(project_id, trace_id)
+        return None if rows is None else detail_from_rows(rows)
 
     # Projects and keys
 

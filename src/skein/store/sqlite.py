@@ -71,7 +71,6 @@ from skein.store.base import (
     SessionConflict,
     SessionQuery,
     SessionSource,
-    TraceDetail,
     TraceIO,
     TraceQuery,
     TraceRows,
@@ -84,7 +83,6 @@ from skein.store.rows import (
     TRACE_COLUMNS,
     MetadataTexts,
     decoded,
-    detail_from_rows,
     from_json,
     json_ids,
     observation_from_row,
@@ -367,11 +365,6 @@ class SQLiteStore(SharedStore):
         statement = sqlite_queries.select_observation(OBSERVATION_COLUMNS)
         row = self._read_one(statement, (project_id, observation_id))
         return observation_from_row(row) if row else None
-
-    def get_trace_detail(self, project_id: str, trace_id: str) -> TraceDetail | None:
-        """A trace, its I/O and its observations, read in one snapshot."""
-        rows = self.get_trace_rows(project_id, trace_id)
-        return None if rows is None else detail_from_rows(rows)
 
     def get_trace_rows(self, project_id: str, trace_id: str) -> TraceRows | None:
         """A trace, its I/O and its observations' rows, read in one snapshot (no carrier)."""
