@@ -7,9 +7,18 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
-from skein.api.json_text import number_text, stored_text, string_text, value_text
+from skein.api.json_text import (
+    is_strict_json,
+    number_text,
+    object_text,
+    stored_text,
+    string_text,
+    value_text,
+)
 from skein.api.shapes import json_value
 
 STORED_TEXTS = [
@@ -25,6 +34,9 @@ STORED_TEXTS = [
     "\ufeff[1]",
     "日本語 🚀 \x00 \u2028",
     '{"note": "NaN and Infinity are words here"}',
+    '"\\ud800 is a lone surrogate"',
+    "1e400",
+    "[-12345678901234567890123, 1E+2]",
 ]
 
 
@@ -79,3 +91,38 @@ def test_numbers_are_written_as_the_encoder_writes_them(value: float | None) -> 
 def test_numbers_json_has_not_are_refused(value: float) -> None:
     with pytest.raises(ValueError):
         number_text(value)
+
+
+def test_only_a_json_object_is_object_text() -> None:
+    assert object_text(' {"t": 0.2, "stop": ["\\n"]}') == ' {"t": 0.2, "stop": ["\\n"]}'
+    assert object_text("[1, 2]") is None
+    assert object_text('{"t": NaN}') is None
+    assert object_text("{not json}") is None
+    assert object_text(None) is None
+
+
+@given(st.text(alphabet='{}[]",:0123456789.eE+- \\tnulrsfaNIiyu\u00e9\U0001f680', max_size=40))
+def test_text_strict_json_accepts_python_reads_as_the_same_json(text: str) -> None:
+    if is_strict_json(text):
+        assert json.dumps(json.loads(text)) == json.dumps(json.loads(value_text(text)))
+        assert value_text(text) == text
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES, st.booleans())
+def test_json_python_writes_is_written_as_it_is(value: Any, ascii_only: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+
+    assert value_text(text) == text

@@ -5,6 +5,11 @@ stored text that already is JSON: `value_text` puts such text into the answer as
 sent instead of parsing it only to encode it again, which was most of the time of answering
 a large trace. The answer then holds the same values; only insignificant whitespace (and the
 choice of escapes) inside that text can differ from encoding its parsed value.
+
+Whether text is JSON is first asked of orjson, which parses strict RFC 8259 JSON about three
+times as fast as the standard library. Everything orjson accepts, `json.loads` accepts too;
+text it refuses is asked again of the standard parser, so text that only Python reads as
+JSON (NaN, numbers past a double's range, lone surrogate escapes) is answered as before.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import json
 import math
 from json.encoder import encode_basestring
 from typing import Any
+
+import orjson
 
 # JSONResponse's settings: the same bytes for every value that is not stored JSON text.
 ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -36,6 +43,8 @@ def value_text(text: str | None) -> str:
     text as a JSON string."""
     if text is None:
         return "null"
+    if is_strict_json(text):
+        return text
     try:
         VALIDATOR.decode(text)
     except NonJsonNumber:
@@ -43,6 +52,22 @@ def value_text(text: str | None) -> str:
     except ValueError:
         return encode_basestring(text)
     return text
+
+
+def is_strict_json(text: str) -> bool:
+    """Whether `text` is one JSON value by RFC 8259 (no NaN or Infinity)."""
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def object_text(text: str | None) -> str | None:
+    """`text` itself when it is a JSON object, else None."""
+    if text is not None and text.lstrip()[:1] == "{" and is_strict_json(text):
+        return text
+    return None
 
 
 def stored_text(text: str) -> str:

@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from skein.api.json_text import ENCODER, number_text, stored_text, string_text, value_text
+from skein.api.json_text import (
+    ENCODER,
+    number_text,
+    object_text,
+    stored_text,
+    string_text,
+    value_text,
+)
 from skein.api.shapes import (
     cost_details,
     iso,
@@ -106,11 +113,16 @@ def _model_members(row: Row) -> str:
     model, parameters, prompt_name, prompt_version = _MODEL(row)
     return (
         f'"model":{string_text(model)},"modelId":null,"internalModelId":null,'
-        f'"modelParameters":{ENCODER.encode(model_parameters(parameters))},'
+        f'"modelParameters":{_parameters_text(parameters)},'
         '"inputPrice":null,"outputPrice":null,"totalPrice":null,'
         f'"promptId":null,"promptName":{string_text(prompt_name)},'
         f'"promptVersion":{number_text(prompt_version)}'
     )
+
+
+def _parameters_text(parameters: str | None) -> str:
+    """`model_parameters` as JSON text: a stored JSON object as it is."""
+    return object_text(parameters) or ENCODER.encode(model_parameters(parameters))
 
 
 def _usage_members(row: Row) -> str:
