@@ -24,7 +24,7 @@ import logging
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from google.protobuf.message import DecodeError
 from isal import isal_zlib
@@ -74,6 +74,8 @@ STATUS_CODES: Mapping[str, int] = {
     "STATUS_CODE_ERROR": 2,
 }
 
+# What ISA-L raises on a broken stream (its stubs declare `error` as an instance, not a class).
+INFLATE_ERROR = cast(type[Exception], isal_zlib.error)
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _ZLIB_WBITS = zlib.MAX_WBITS
 _RAW_DEFLATE_WBITS = -zlib.MAX_WBITS
@@ -180,7 +182,7 @@ def _inflate(body: bytes, wbits: int, limit: int, encoding: str) -> bytes:
         inflater = isal_zlib.decompressobj(wbits)
         try:
             chunk = inflater.decompress(pending, remaining + 1)
-        except isal_zlib.error as exc:
+        except INFLATE_ERROR as exc:
             raise BadRequest(f"could not decompress the {encoding} body: {exc}") from None
         if len(chunk) > remaining:
             raise _too_large(limit)
