@@ -1,10 +1,14 @@
 """The PostgreSQL store: several Skein processes, on one or more hosts, on one database.
 
-Connections come from a pool (`psycopg_pool`). Every write is one transaction in READ
-COMMITTED that takes the advisory locks of the traces and sessions it refolds
-(`postgres_write`), so concurrent writers never lose a rollup update. A transaction that
-PostgreSQL aborts for a deadlock or a serialization failure is retried here, a few times
-with jittered backoff, and never reaches the client as an error.
+Connections come from a pool (`psycopg_pool`) and are in autocommit: a read that is one
+statement costs one round trip to the server, not three (BEGIN, the statement, COMMIT), and
+on a busy machine every round trip waits for the server process to be scheduled. A read
+that needs one snapshot is a REPEATABLE READ READ ONLY transaction whose statements are
+pipelined (`_reading(snapshot=True)`). Every write is one transaction in READ COMMITTED that
+takes the advisory locks of the traces and sessions it refolds (`postgres_write`), so
+concurrent writers never lose a rollup update. A transaction that PostgreSQL aborts for a
+deadlock or a serialization failure is retried here, a few times with jittered backoff, and
+never reaches the client as an error.
 
 Migrations (`migrations/postgresql/`) run on open unless `migrate=False`; then a database
 that is behind the code is refused with a message naming `skein db migrate`.
@@ -137,6 +141,8 @@ CREATE_MIGRATIONS_TABLE = (
 SELECT_MIGRATION_VERSIONS = "SELECT version FROM schema_migrations"
 INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name, applied_ns) VALUES (%s, %s, %s)"
 PING = "SELECT 1"
+BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+COMMIT = "COMMIT"
 
 
 class PostgresStore(SharedStore):
@@ -163,7 +169,7 @@ class PostgresStore(SharedStore):
             url,
             min_size=1,
             max_size=max(1, pool_size),
-            kwargs={"application_name": APPLICATION_NAME},
+            kwargs={"application_name": APPLICATION_NAME, "autocommit": True},
             timeout=POOL_TIMEOUT_SECONDS,
             open=True,
             name="skein",
@@ -230,13 +236,17 @@ class PostgresStore(SharedStore):
         return observation_from_row(row) if row else None
 
     def get_trace_rows(self, project_id: str, trace_id: str) -> TraceRows | None:
-        """A trace, its I/O and its observations' rows, read in one snapshot (no carrier)."""
+        """A trace, its I/O and its observations' rows, read in one snapshot (no carrier):
+        the three statements go in one round trip, fetched after it."""
         with self._reading(snapshot=True) as c:
-            row = c.execute(SELECT_TRACE, (project_id, trace_id)).fetchone()
-            if row is None:
-                return None
-            io = postgres_queries.trace_io(c, project_id, [trace_id])
-            rows = c.execute(SELECT_OBSERVATIONS, (project_id, trace_id)).fetchall()
+            trace = c.execute(SELECT_TRACE, (project_id, trace_id))
+            io_rows = postgres_queries.send_trace_io(c, project_id, [trace_id])
+            observations = c.execute(SELECT_OBSERVATIONS, (project_id, trace_id))
+        row = trace.fetchone()
+        if row is None:
+            return None
+        io = io_rows.fetchall()
+        rows = observations.fetchall()
         return TraceRows(
             trace=trace_from_row(row),
             io=TraceIO(io[0][1], io[0][2]) if io else TraceIO(),
@@ -446,10 +456,18 @@ class PostgresStore(SharedStore):
 
     @contextmanager
     def _reading(self, snapshot: bool = False) -> Iterator[Connection]:
+        """A pooled connection (autocommit: each statement sees its own snapshot), or with
+        `snapshot` one read-only REPEATABLE READ transaction in pipeline mode: its statements
+        are sent without waiting, and a result fetched after the block costs no round trip
+        (one fetched inside waits for what was sent before it)."""
         with self._pool.connection() as connection:
-            if snapshot:
-                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield connection
+            if not snapshot:
+                yield connection
+                return
+            with connection.pipeline():
+                connection.execute(BEGIN_SNAPSHOT)
+                yield connection
+                connection.execute(COMMIT)
 
     def _write_one(self, statement: str, parameters: Row) -> None:
         try:

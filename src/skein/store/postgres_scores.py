@@ -109,15 +109,17 @@ def get_score(connection: Connection, project_id: str, score_id: str) -> Score |
 
 
 def score_page(connection: Connection, project_id: str, query: ScoreQuery) -> Page[Score]:
-    """Matching scores, newest first (then by id), one page, and how many match in all."""
+    """Matching scores, newest first (then by id), one page, and how many match in all
+    (both statements in one round trip)."""
     where, parameters = _where(project_id, query)
-    total = connection.execute(f"SELECT count(*) FROM scores WHERE {where}", parameters)
+    with connection.pipeline():
+        total = connection.execute(f"SELECT count(*) FROM scores WHERE {where}", parameters)
+        rows = connection.execute(
+            f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE {where}"
+            " ORDER BY timestamp_ns DESC, id DESC LIMIT %s OFFSET %s",
+            [*parameters, query.limit, query.offset],
+        )
     count = total.fetchone()
-    rows = connection.execute(
-        f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE {where}"
-        " ORDER BY timestamp_ns DESC, id DESC LIMIT %s OFFSET %s",
-        [*parameters, query.limit, query.offset],
-    )
     return Page(tuple(score_from_row(row) for row in rows), None, count[0] if count else 0)
 
 
