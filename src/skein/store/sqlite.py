@@ -123,7 +123,9 @@ FOREIGN_KEYS = "ON"
 # spans than at 100,000 on 16 KiB pages. Skein keeps SQLite's 4 KiB (bench/RESULTS.md).
 PAGE_SIZE_BYTES = 4096
 # Truncate the WAL file back to this size (bytes) after a checkpoint instead of keeping its peak.
-JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+# Large enough for the WAL between two checkpoints under load (`sqlite_checkpoint.MIN_GAP_S`),
+# so it is overwritten in place rather than cut back and grown again, block by block.
+JOURNAL_SIZE_LIMIT_BYTES = 256 * 1024 * 1024
 # Reader connections refuse writes, so every write goes through the writer's lock.
 READER_QUERY_ONLY = "ON"
 # Next to the database: the file whose flock writers in several processes take turns on.
