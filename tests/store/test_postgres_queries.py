@@ -31,11 +31,14 @@ INSERT_BARE_TRACES = (
 
 @pytest.fixture
 def connection(postgres_url: str) -> Iterator[Connection]:
-    """A database seeded in two projects and never analysed, as one just loaded is."""
-    with PostgresStore(postgres_url, pool_size=1) as store:
-        seed(store)
-        seed(store, OTHER_PROJECT)
+    """A database seeded in two projects and never analysed, as one just loaded is (with
+    autovacuum, which would analyse it at any moment, off for its tables)."""
     with psycopg.connect(postgres_url, autocommit=True) as opened:
+        for table in ("traces", "observations"):
+            opened.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+        with PostgresStore(postgres_url, pool_size=1) as store:
+            seed(store)
+            seed(store, OTHER_PROJECT)
         yield opened
 
 
