@@ -31,11 +31,14 @@ INSERT_BARE_TRACES = (
 
 @pytest.fixture
 def connection(postgres_url: str) -> Iterator[Connection]:
-    """A database seeded in two projects and never analysed, as one just loaded is (with
-    autovacuum, which would analyse it at any moment, off for its tables)."""
+    """A database seeded in two projects and without statistics, as one just loaded is: a
+    test database may be a recycled one that an earlier test's data got analysed in, and
+    autovacuum would analyse this one at any moment, so its tables' statistics are removed
+    (the tests connect as superuser) and autovacuum is off for them."""
     with psycopg.connect(postgres_url, autocommit=True) as opened:
         for table in ("traces", "observations"):
             opened.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+            opened.execute(f"DELETE FROM pg_statistic WHERE starelid = '{table}'::regclass")
         with PostgresStore(postgres_url, pool_size=1) as store:
             seed(store)
             seed(store, OTHER_PROJECT)
