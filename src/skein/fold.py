@@ -145,11 +145,6 @@ def rank(observations: Sequence[Observation]) -> list[Observation]:
     )
 
 
-def is_carrier(observation: Observation) -> bool:
-    """Whether this row holds a trace's own statement rather than an observation."""
-    return observation.type == TRACE_CARRIER_TYPE
-
-
 def fold_trace(observations: Sequence[Observation]) -> TraceSummary:
     """Fold the observations of one trace (at least one, or its carrier) into its summary."""
     ranked = rank(observations)
