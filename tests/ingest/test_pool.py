@@ -8,6 +8,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,10 +19,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from starlette.testclient import TestClient
 
 from skein.app import create_app
-from skein.errors import Overloaded
+from skein.errors import BadRequest, Overloaded
 from skein.ingest.mapping import IngestContext
 from skein.ingest.pipeline import OtlpRequest, Sender
-from skein.ingest.pool import IngestPool
+from skein.ingest.pool import Ingested, IngestPool, PoolCounts, write_group
+from skein.records import MappedBatch
 from skein.settings import Settings
 from skein.store import open_store
 from skein.store.base import SessionQuery, Store
@@ -172,3 +174,78 @@ def test_after_a_worker_dies_requests_are_answered_again(tmp_path: Path) -> None
                     for n in range(3)]  # fmt: skip
     assert statuses[0] in (200, 503)
     assert statuses[1:] == [200, 200]
+
+
+def test_requests_waiting_for_a_busy_worker_share_one_group(tmp_path: Path) -> None:
+    """One worker: the first request goes alone, the ones that arrive while it is busy go
+    together; a request that cannot be decoded fails alone and the others are committed."""
+    settings = pool_settings(tmp_path)
+    store = open_store(settings.resolved_database_url())
+    project_id = store.create_project("grouped").id
+    pool = IngestPool(settings, processes=1, max_pending_bytes=1 << 30)
+    pool.start()
+    sender = Sender(project_id, PUBLIC, IngestContext())
+    bodies = [protobuf_body(*turn(500 + n, f"group-{n}")) for n in range(4)]
+    requests = [OtlpRequest(body, PROTOBUF, None, sender) for body in bodies]
+    requests.insert(2, OtlpRequest(b"\xff\xff not protobuf", PROTOBUF, None, sender))
+
+    async def all_at_once() -> list[Any]:
+        return await asyncio.gather(*map(pool.ingest, requests), return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(all_at_once())
+        counts = pool.counts
+    finally:
+        pool.close()
+    try:
+        sessions = [store.get_session(project_id, f"group-{n}") for n in range(4)]
+    finally:
+        store.close()
+    assert isinstance(outcomes.pop(2), BadRequest)
+    assert all(isinstance(outcome, Ingested) for outcome in outcomes)
+    assert all(s is not None and s.trace_count == 1 for s in sessions)
+    assert counts == PoolCounts(requests=5, groups=2)
+
+
+def test_ready_counts_the_requests_and_groups_of_the_workers(client: TestClient) -> None:
+    assert post(client, protobuf_body(*turn(600, "counted"))).status_code == 200
+    ingestion = client.get("/api/public/ready").json()["ingestion"]
+    assert ingestion["workers"] == WORKERS
+    assert ingestion["groups"] >= 1
+    assert ingestion["requests"] >= ingestion["groups"]
+
+
+def failing_store(fails: set[str]) -> Any:
+    """A store whose `write` commits nothing and fails when any batch is of a project in
+    `fails`; it records the groups it committed."""
+
+    class Store:
+        def __init__(self) -> None:
+            self.committed: list[list[str]] = []
+
+        def write(self, batches: list[MappedBatch]) -> None:
+            projects = [batch.project_id for batch in batches]
+            if fails & set(projects):
+                raise sqlite3.OperationalError(f"cannot write {sorted(fails & set(projects))}")
+            self.committed.append(projects)
+
+    return Store()
+
+
+def batch_of(project_id: str) -> MappedBatch:
+    return MappedBatch(project_id, observations=())
+
+
+def test_a_group_is_committed_in_one_write() -> None:
+    store = failing_store(set())
+    failures = write_group(store, {0: batch_of("a"), 2: batch_of("b"), 3: batch_of("c")})
+    assert failures == {}
+    assert store.committed == [["a", "b", "c"]]
+
+
+def test_when_a_group_fails_each_batch_is_written_alone() -> None:
+    store = failing_store({"b"})
+    failures = write_group(store, {0: batch_of("a"), 2: batch_of("b"), 3: batch_of("c")})
+    assert list(failures) == [2]
+    assert "cannot write ['b']" in str(failures[2])
+    assert store.committed == [["a"], ["c"]]

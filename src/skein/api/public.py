@@ -32,7 +32,15 @@ async def ready(request: Request) -> JSONResponse:
     except Exception as error:
         logger.warning("readiness check: the database does not answer: %s", error)
         raise Overloaded("not ready: the database does not answer", retry_after=5) from error
-    return JSONResponse({"status": "READY", "version": __version__, "pendingSpans": pending})
+    answer = {"status": "READY", "version": __version__, "pendingSpans": pending}
+    if services.ingest_pool is not None:
+        counts = services.ingest_pool.counts
+        answer["ingestion"] = {
+            "workers": services.ingest_pool.processes,
+            "requests": counts.requests,
+            "groups": counts.groups,
+        }
+    return JSONResponse(answer)
 
 
 async def projects(request: Request) -> JSONResponse:
