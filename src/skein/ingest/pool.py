@@ -187,19 +187,20 @@ class IngestPool:
     def _submit(self, executor: ProcessPoolExecutor, group: list[_Waiting]) -> None:
         try:
             call = executor.submit(_ingest_group, [waiting.request for waiting in group])
-        except (BrokenProcessPool, RuntimeError):
-            self._answer(executor, group, None)
+        except BrokenProcessPool:
+            self._replace(executor)
+            self._answer(group, [_worker_stopped() for _ in group])
             return
-        call.add_done_callback(lambda done: self._answer(executor, group, done))
+        except RuntimeError:  # shut down: the server is stopping
+            stopping = [Overloaded("server is shutting down", retry_after=5) for _ in group]
+            self._answer(group, list[Outcome](stopping))
+            return
+        call.add_done_callback(
+            lambda done: self._answer(group, self._outcomes(executor, len(group), done))
+        )
 
-    def _answer(
-        self,
-        executor: ProcessPoolExecutor,
-        group: list[_Waiting],
-        done: Future[list[Outcome]] | None,
-    ) -> None:
+    def _answer(self, group: list[_Waiting], outcomes: list[Outcome]) -> None:
         """Give each request of a finished group its outcome, then dispatch what waits."""
-        outcomes = self._outcomes(executor, len(group), done)
         for waiting, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 waiting.outcome.set_exception(outcome)
@@ -211,17 +212,14 @@ class IngestPool:
         self._dispatch()
 
     def _outcomes(
-        self, executor: ProcessPoolExecutor, size: int, done: Future[list[Outcome]] | None
+        self, executor: ProcessPoolExecutor, size: int, done: Future[list[Outcome]]
     ) -> list[Outcome]:
+        """What a worker answered for each request of a group of `size`."""
         try:
-            if done is None:
-                raise BrokenProcessPool("the pool was replaced")
             return done.result()
         except BrokenProcessPool:
             self._replace(executor)
-            stopped = Overloaded("an ingestion worker stopped; send the request again",
-                                 retry_after=1)  # fmt: skip
-            return [stopped] * size
+            return [_worker_stopped() for _ in range(size)]
         except Exception as error:  # the call itself failed: every request with it
             return [error] * size
 
@@ -241,6 +239,10 @@ class IngestPool:
             initializer=_start_worker,
             initargs=(self._settings, os.getpid()),
         )
+
+
+def _worker_stopped() -> Overloaded:
+    return Overloaded("an ingestion worker stopped; send the request again", retry_after=1)
 
 
 # -- In each worker process ----------------------------------------------------------------
