@@ -121,6 +121,37 @@ def test_a_capped_span_still_maps_and_keeps_its_neighbours() -> None:
     assert len(warnings) == 1
 
 
+def test_a_long_string_in_a_list_of_strings_is_cut() -> None:
+    tags = ["short", "t" * (LIMIT + 1), ""]
+    span = make_span(attributes={"langfuse.trace.tags": tags, "flag": True})
+    capped, warnings = cap_attributes(DecodedRequest((make_span(span_id="01" * 8), span)), LIMIT)
+    assert capped.spans[1].attributes["langfuse.trace.tags"] == [
+        "short",
+        "t" * LIMIT + truncation_marker(LIMIT + 1),
+        "",
+    ]
+    assert named(warnings) == ["langfuse.trace.tags"]
+    assert [w.span_id for w in warnings] == [span.span_id]
+
+
+def test_a_list_of_more_items_than_the_limit_is_not_cut() -> None:
+    decoded = DecodedRequest((make_span(attributes={"ids": list(range(LIMIT * 3))}),))
+    assert cap_attributes(decoded, LIMIT)[0] is decoded
+    assert cap_attributes(decoded, LIMIT)[1] == ()
+
+
+def test_a_long_scope_attribute_is_cut_once_for_every_span_of_its_scope() -> None:
+    resource = make_resource(scope_attributes={"public_key": "pk-a", "note": "n" * (LIMIT * 2)})
+    spans = tuple(make_span(span_id=f"{n:016x}", resource=resource) for n in range(1, 4))
+    capped, warnings = cap_attributes(DecodedRequest(spans), LIMIT)
+    capped_resource = capped.spans[0].resource
+    assert capped_resource.scope_attributes["note"].startswith("n" * LIMIT + "…")
+    assert capped_resource.scope_attributes["public_key"] == "pk-a"
+    assert all(span.resource is capped_resource for span in capped.spans)
+    assert named(warnings) == ["scope note"]
+    assert [w.span_id for w in warnings] == [spans[0].span_id]
+
+
 attribute_values: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30) | st.binary(max_size=30),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
@@ -182,3 +213,43 @@ def test_a_str_subclass_is_still_measured() -> None:
     )
     assert named(warnings) == ["k"]
     assert capped.spans[0].attributes["k"].startswith("x" * LIMIT + "…")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    span_maps=st.lists(
+        st.dictionaries(st.text("abc", max_size=3), attribute_values, max_size=4),
+        min_size=1,
+        max_size=4,
+    ),
+    event_maps=st.lists(
+        st.dictionaries(st.text("xyz", max_size=3), attribute_values, max_size=3), max_size=2
+    ),
+    scope_map=st.dictionaries(st.text("pq", max_size=3), attribute_values, max_size=3),
+)
+def test_a_request_is_left_alone_exactly_when_no_value_anywhere_is_too_long(
+    span_maps: list[dict[str, Any]],
+    event_maps: list[dict[str, Any]],
+    scope_map: dict[str, Any],
+) -> None:
+    limit = 14  # more than the factory resource's values
+    resource = make_resource(scope_attributes=scope_map)
+    events = tuple(make_event(f"e{n}", **attributes) for n, attributes in enumerate(event_maps))
+    spans = tuple(
+        make_span(span_id=f"{n + 1:016x}", attributes=attributes, resource=resource, events=events)
+        for n, attributes in enumerate(span_maps)
+    )
+    decoded = DecodedRequest(spans)
+    capped, warnings = cap_attributes(decoded, limit)
+    maps = [*span_maps, *event_maps, scope_map]
+    too_long = sum(longest(value) > limit for attributes in maps for value in attributes.values())
+    too_long_in_events = sum(longest(v) > limit for m in event_maps for v in m.values())
+    # Every span reports its own events' cuts; the shared scope's are reported once.
+    expected = too_long + too_long_in_events * (len(spans) - 1)
+    assert len(warnings) == expected
+    assert (capped is decoded) == (expected == 0)
+    for span in capped.spans:
+        assert longest(dict(span.attributes)) <= limit + len(truncation_marker(10**6))
+        assert longest(dict(span.resource.scope_attributes)) <= limit + len(
+            truncation_marker(10**6)
+        )

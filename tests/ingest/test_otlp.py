@@ -1099,6 +1099,27 @@ def test_a_repeated_protobuf_attribute_key_keeps_the_last_value() -> None:
     assert dict(decoded.attributes) == {"k": "last"}
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["", "text", False, True, 0, -7, 0.0, 2.5, b"", b"\x00raw", None, [], ["", 0, None], {}],
+    ids=repr,
+)
+def test_protobuf_any_values_decode_with_their_own_type_even_when_empty_or_zero(
+    value: object,
+) -> None:
+    (span,) = decode_proto(make_request([make_span(attributes={"k": value})])).spans
+
+    assert span.attributes["k"] == value
+    assert repr(span.attributes["k"]) == repr(value)  # "" is not None, False is not 0
+
+
+def test_an_empty_protobuf_any_value_and_an_empty_string_stay_apart_in_nested_values() -> None:
+    nested = {"list": ["", None, "x"], "map": {"empty": "", "unset": None, "zero": 0}}
+    (span,) = decode_proto(make_request([make_span(attributes=nested)])).spans
+
+    assert repr(dict(span.attributes)) == repr(nested)
+
+
 # ── Property tests: nothing but Skein's errors, whatever arrives ──────────────────────
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10)

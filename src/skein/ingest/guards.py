@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from itertools import chain
+from operator import length_hint
 from typing import Any
 
 from skein.ingest.mapping import request_indexes
@@ -29,9 +31,11 @@ from skein.records import (
 
 SCOPE_PUBLIC_KEY = "public_key"
 TRUNCATED_CODE = "attribute_truncated"
-# Value types `_Capper.value` returns unchanged whatever their size (str is checked by length).
+# Value types `_Capper.value` returns unchanged whatever their size; with str and bytes, those it
+# judges by their length alone.
 _NEVER_CUT_TYPES = frozenset({bool, int, float, type(None)})
-_PLAIN_TYPES = _NEVER_CUT_TYPES | {str}
+_PLAIN_TYPES = _NEVER_CUT_TYPES | {str, bytes}
+_PLAIN_OR_LIST_TYPES = _PLAIN_TYPES | {list}
 
 
 def truncation_marker(length: int) -> str:
@@ -111,7 +115,7 @@ class _Capper:
 
     def attributes(self, attributes: Attributes, cut: list[str], prefix: str = "") -> Attributes:
         """The attributes with long values cut (the same object when nothing was cut)."""
-        if _nothing_to_cut(attributes.values(), self.limit):
+        if _nothing_to_cut(list(attributes.values()), self.limit):
             return attributes
         changed: dict[str, AttributeValue] = {}
         for key, value in attributes.items():
@@ -138,12 +142,21 @@ class _Capper:
         return value[: self.limit] + truncation_marker(len(value))
 
 
-def _nothing_to_cut(values: Collection[AttributeValue], limit: int) -> bool:
+def _nothing_to_cut(values: list[AttributeValue], limit: int) -> bool:
     """Whether `_Capper.value` would return every one of `values` unchanged, found cheaply:
-    only plain scalars (exact types, so no subclass is let through), no string over `limit`."""
-    if not _PLAIN_TYPES.issuperset(map(type, values)):
-        return False  # bytes, lists or maps: the caller looks at every value
-    return all(len(value) <= limit for value in values if type(value) is str)
+    only plain scalars and lists of them (exact types, so no subclass is let through), none
+    longer than `limit`."""
+    types = set(map(type, values))
+    if not _PLAIN_OR_LIST_TYPES.issuperset(types):
+        return False  # maps: the caller looks at every value
+    if list in types:
+        items = list(chain.from_iterable([value for value in values if type(value) is list]))
+        if not _PLAIN_TYPES.issuperset(map(type, items)):
+            return False  # lists of lists or maps
+        values = values + items
+    # len() of strings, bytes and lists, 0 for the others. A list is never cut, but one of
+    # more than `limit` items only makes the caller look at every value.
+    return max(map(length_hint, values), default=0) <= limit
 
 
 def cap_attributes(
@@ -151,8 +164,21 @@ def cap_attributes(
 ) -> tuple[DecodedRequest, tuple[IngestWarning, ...]]:
     """The request with every attribute value longer than `limit` cut, and one warning per
     attribute cut."""
+    if _nothing_to_cut(_request_values(decoded), limit):
+        return decoded, ()  # the usual request, vouched for in one pass over all its values
     capper = _Capper(limit)
     spans = tuple(capper.span(span) for span in decoded.spans)
     if not capper.warnings:
         return decoded, ()
     return DecodedRequest(spans, decoded.rejected), tuple(capper.warnings)
+
+
+def _request_values(decoded: DecodedRequest) -> list[AttributeValue]:
+    """The values of every attribute map of the request: of spans, events, resources, scopes."""
+    spans = decoded.spans
+    resources = {id(span.resource): span.resource for span in spans}.values()
+    maps = [span.attributes for span in spans]
+    maps += [event.attributes for span in spans if span.events for event in span.events]
+    maps += [resource.attributes for resource in resources]
+    maps += [resource.scope_attributes for resource in resources]
+    return list(chain.from_iterable([attributes.values() for attributes in maps]))

@@ -292,19 +292,20 @@ def _proto_span(span: Any, resource: Resource) -> Span:
         start_ns, end_ns = _filled_times(start_ns, end_ns)
     status = span.status
     events = span.events
+    # Positional arguments: the frozen dataclass binds keywords ~0.5 µs a span slower.
     return Span(
-        trace_id=trace_id.hex(),
-        span_id=span_id.hex(),
-        parent_span_id=_proto_parent_id(parent) if parent else None,
-        name=span.name,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        kind=span.kind,
-        status_code=status.code,
-        status_message=status.message,
-        attributes=_proto_attributes(span.attributes),
-        events=tuple([_proto_event(event) for event in events]) if events else (),
-        resource=resource,
+        trace_id.hex(),
+        span_id.hex(),
+        _proto_parent_id(parent) if parent else None,  # parent_span_id
+        span.name,
+        start_ns,
+        end_ns,
+        span.kind,
+        status.code,
+        status.message,
+        _proto_attributes(span.attributes),
+        tuple([_proto_event(event) for event in events]) if events else (),
+        resource,
     )
 
 
@@ -336,15 +337,11 @@ def _proto_event(event: Any) -> SpanEvent:
 
 
 def _proto_attributes(key_values: Iterable[Any]) -> dict[str, AttributeValue]:
-    attributes: dict[str, AttributeValue] = {}
-    for key_value in key_values:
-        value = key_value.value
-        # Most values are strings: read them without the call _proto_value costs.
-        if value.WhichOneof("value") == "string_value":
-            attributes[key_value.key] = value.string_value
-        else:
-            attributes[key_value.key] = _proto_value(value)
-    return attributes
+    # Most values are non-empty strings, read in one step (`string_value` is "" for the others).
+    return {
+        key_value.key: key_value.value.string_value or _proto_value(key_value.value)
+        for key_value in key_values
+    }
 
 
 def _proto_value(value: Any) -> AttributeValue:
