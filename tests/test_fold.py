@@ -42,6 +42,14 @@ def test_depth_counts_known_ancestors_and_orphans_start_at_zero() -> None:
     assert found == {ROOT: 0, CHILD: 1, GRANDCHILD: 2, SIBLING: 1, "e" * 16: 0}
 
 
+def test_depth_is_the_same_whichever_order_the_spans_come_in() -> None:
+    deeper = make_observation(id="e" * 16, parent_id=GRANDCHILD, is_root=False)
+    expected = {ROOT: 0, CHILD: 1, GRANDCHILD: 2, SIBLING: 1, "e" * 16: 3}
+    spans = [*tree(), deeper]
+    for order in (spans, spans[::-1], spans[2:] + spans[:2]):
+        assert depths(order) == expected
+
+
 def test_depth_survives_a_parent_cycle() -> None:
     a = make_observation(id=ROOT, parent_id=CHILD, is_root=False)
     b = make_observation(id=CHILD, parent_id=ROOT, is_root=False)
@@ -106,6 +114,24 @@ def test_rollups_cover_observations_without_the_id() -> None:
     summary = fold_trace(spans)
     assert (summary.total_tokens, summary.total_cost, summary.error_count) == (15, 0.25, 1)
     assert summary.observation_count == 4
+
+
+def test_rollups_sum_and_count_over_every_observation() -> None:
+    spans = [
+        make_observation(
+            id=f"{n:016x}",
+            parent_id=None if n == 0 else "f" * 16 if n == 3 else f"{0:016x}",
+            input_tokens=n,
+            output_tokens=10 * n,
+            total_tokens=11 * n,
+            total_cost=None if n == 2 else 0.5 * n,
+            level="ERROR" if n % 2 else "DEFAULT",
+        )
+        for n in range(5)
+    ]
+    summary = fold_trace(spans)
+    assert (summary.input_tokens, summary.output_tokens, summary.total_tokens) == (10, 100, 110)
+    assert (summary.total_cost, summary.error_count, summary.orphan_count) == (4.0, 2, 1)
 
 
 def test_trace_level_values_merge() -> None:

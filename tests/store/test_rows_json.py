@@ -1,16 +1,18 @@
-"""JSON text of the stored rows: `MetadataTexts` writes exactly what `json_text` writes, while
-it encodes each dict that several metadata values share once."""
+"""JSON text of the stored rows: `json_text` writes exactly what `JSON_ENCODER` writes (while
+orjson writes what it can), and `MetadataTexts` exactly what `json_text` writes (while it
+checks each dict that several metadata values share once)."""
 
 from __future__ import annotations
 
 import json
+import math
 from types import MappingProxyType
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skein.store.rows import MetadataTexts, json_text
+from skein.store.rows import JSON_ENCODER, MetadataTexts, json_text
 
 KEYS = st.one_of(
     st.text(max_size=6),
@@ -18,12 +20,24 @@ KEYS = st.one_of(
     st.integers(-3, 3),
     st.sampled_from((True, False, None, 1.5)),
 )
+# Floats of every magnitude around where Python starts writing an exponent (1e-4, 1e16).
+EDGE_FLOATS = st.builds(
+    lambda mantissa, exponent: mantissa * 10.0**exponent,
+    st.floats(-10, 10, allow_nan=False),
+    st.integers(-8, 20),
+)
+SURROGATES = st.text(
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=2
+)
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(),
+    st.integers(2**63 - 2, 2**64 + 2),
     st.floats(),
+    EDGE_FLOATS,
     st.text(max_size=8),
+    SURROGATES,
     st.binary(max_size=4),
 )
 JSONISH = st.recursive(
@@ -34,6 +48,46 @@ JSONISH = st.recursive(
     ),
     max_leaves=8,
 )
+
+
+CONTAINERS = st.one_of(
+    st.dictionaries(KEYS, JSONISH, max_size=5),
+    st.lists(JSONISH, max_size=5),
+    st.lists(JSONISH, max_size=5).map(tuple),
+)
+
+
+@given(CONTAINERS)
+def test_json_text_is_the_encoders_text(
+    value: dict[Any, Any] | list[Any] | tuple[Any, ...],
+) -> None:
+    assert json_text(value) == JSON_ENCODER.encode(value)
+
+
+# Floats orjson writes otherwise than Python (as 0.00001, 1e16, null) and some it writes alike.
+FLOATS = (1e-05, 9.999999999999999e-05, 1e-4, 6.06e-05, 1e16, 9999999999999998.0, -0.0, 5e-324)
+SPECIAL_FLOATS = (math.nan, math.inf, -math.inf)
+
+
+def test_floats_are_written_as_python_writes_them_even_where_orjson_would_not() -> None:
+    for number in FLOATS + SPECIAL_FLOATS:
+        for value in ([number], {"cost": number}, {"n": 1, "cost": number}):
+            assert json_text(value) == JSON_ENCODER.encode(value)
+
+
+def test_metadata_orjson_would_write_otherwise_is_written_as_json_text() -> None:
+    for number in FLOATS + SPECIAL_FLOATS:
+        shared = {"cost": number, "name": "agent"}
+        values = [
+            {"a": 1, "resource": shared},
+            {"resource": shared},
+            {"costs": [number], "tags": ("a",)},
+            {"costs": [[number]], "n": None},
+        ]
+        texts = MetadataTexts()
+
+        assert [texts.text(value) for value in values] == [json_text(value) for value in values]
+        assert json_text(values[0]) == JSON_ENCODER.encode(values[0])
 
 
 @st.composite

@@ -9,12 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
 from skein.records import TraceAttributes
 from skein.store.sqlite import SQLiteStore
-from skein.store.sqlite_text import COMPRESS_ABOVE_CHARS, pack, unpack
+from skein.store.sqlite_text import COMPRESS_ABOVE_CHARS, LEVEL, SMALL_INPUT_BYTES, pack, unpack
 from tests.store.factories import PROJECT_ID, TRACE_ID, make_batch, make_observation
 
 PROSE = "The agent looked up order 4411 and found it had shipped on Tuesday, héllo ✓. "
@@ -38,6 +39,19 @@ def test_long_text_is_stored_as_fewer_bytes_and_read_back_equal() -> None:
     assert isinstance(packed, bytes)
     assert len(packed) < len(text.encode()) * 0.8
     assert unpack(packed) == text
+
+
+def test_every_frame_records_its_size_which_unpack_needs() -> None:
+    for text in (long_text("answer"), long_text("large answer") * (SMALL_INPUT_BYTES // 1000)):
+        packed = pack(text)
+        assert isinstance(packed, bytes)
+        assert zstandard.get_frame_parameters(packed).content_size == len(text.encode())
+
+
+def test_text_past_the_small_input_size_is_packed_at_the_level_as_is() -> None:
+    text = long_text("large answer") * (SMALL_INPUT_BYTES // 1000)
+    assert len(text.encode()) > SMALL_INPUT_BYTES
+    assert pack(text) == zstandard.ZstdCompressor(level=LEVEL).compress(text.encode())
 
 
 def test_zlib_streams_of_databases_written_before_zstandard_still_read_back() -> None:

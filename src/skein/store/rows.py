@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
+import orjson
+
 from skein.fold import ScoreAggregate, SessionSummary, TraceSummary
 from skein.records import IngestWarning, Observation, TraceAttributes
 from skein.store.base import Page, StoredWarning, TraceDetail, TraceRows
@@ -220,48 +222,93 @@ JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), defau
 # The text of the common empty values, found by type without the encoder's overhead.
 EMPTY_JSON: dict[type, str] = {dict: "{}", tuple: "[]", list: "[]"}
 
+# orjson writes what JSON_ENCODER writes, ten times faster, for the values `_written_alike`
+# lets through: dicts, lists and tuples of str, int, bool, None and of floats Python writes
+# without an exponent (orjson writes NaN and Infinity as null, and 1e-05 as 0.00001). Of
+# those it refuses, JSON_ENCODER writes what it can: an int past 64 bits, a lone surrogate,
+# a key other than a str.
+_ALIKE_SCALARS = frozenset((str, int, bool, type(None)))
+
 
 def json_text(value: object) -> str:
+    """`value` as JSON_ENCODER writes it, by orjson where that writes the same."""
     if not value:
         return EMPTY_JSON.get(type(value)) or ("{}" if isinstance(value, Mapping) else "[]")
+    if _written_alike(value):
+        data = _orjson_bytes(value)
+        if data is not None:
+            return data.decode()
     return JSON_ENCODER.encode(value)
 
 
+def _written_alike(value: object) -> bool:
+    if type(value) is dict:
+        return _scalars_alike(value.values())
+    if type(value) is list or type(value) is tuple:
+        return _scalars_alike(value)
+    return False
+
+
+def _scalars_alike(items: Iterable[object]) -> bool:
+    """Whether orjson writes every item as JSON_ENCODER does, if at all (no nesting)."""
+    return _ALIKE_SCALARS.issuperset(map(type, items)) or all(map(_scalar_alike, items))
+
+
+def _scalar_alike(item: object) -> bool:
+    """One of `_ALIKE_SCALARS`, or a float Python writes with no exponent (not NaN nor
+    ±Infinity either): as orjson writes it."""
+    if type(item) is float:
+        return item == 0.0 or 1e-4 <= abs(item) < 1e16
+    return type(item) in _ALIKE_SCALARS
+
+
+def _orjson_bytes(value: object) -> bytes | None:
+    """orjson's text of `value` (UTF-8), or None if it refuses it."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return None
+
+
 class MetadataTexts:
-    """`json_text` of many metadata dicts, where each dict nested in several of them (such as
-    the resource and scope metadata that all spans of a request share) is encoded once.
+    """`json_text` of many metadata dicts, by orjson also where they nest dicts, as long as
+    each dict nested in them (such as the resource and scope metadata that all spans of a
+    request share) is the same object in many and found written alike once.
 
     Nested dicts are known by identity for the life of this object and must not change
-    meanwhile: make one per write. The text is exactly `json_text`'s: a dict's JSON is its
-    items' texts joined, so items are encoded in runs and the shared ones come remembered.
+    meanwhile: make one per write.
     """
 
     def __init__(self) -> None:
-        self._items: dict[tuple[str, int], tuple[object, str]] = {}
+        self._alike: dict[int, tuple[object, bool]] = {}
 
     def text(self, value: object) -> str:
-        if type(value) is not dict or not value:
-            return json_text(value)
-        parts: list[str] = []
-        run: dict[Any, Any] = {}
-        for key, item in value.items():
-            if type(item) is dict and item and type(key) is str:
-                if run:
-                    parts.append(JSON_ENCODER.encode(run)[1:-1])
-                    run = {}
-                parts.append(self._item_text(key, item))
-            else:
-                run[key] = item
-        if run:
-            parts.append(JSON_ENCODER.encode(run)[1:-1])
-        return "{" + ",".join(parts) + "}"
+        if type(value) is dict and value and self._items_alike(value):
+            data = _orjson_bytes(value)
+            if data is not None:
+                return data.decode()
+        return json_text(value)
 
-    def _item_text(self, key: str, item: dict[Any, Any]) -> str:
-        """`"key":{...}`, remembered with the dict itself, so no other object takes its id."""
-        found = self._items.get((key, id(item)))
+    def _items_alike(self, value: dict[Any, Any]) -> bool:
+        """Whether orjson writes every item as JSON_ENCODER does, if at all: a scalar, a list of
+        scalars, or a dict found so."""
+        for item in value.values():
+            if type(item) is dict:
+                if not self._dict_alike(item):
+                    return False
+            elif type(item) not in _ALIKE_SCALARS and not _scalar_alike(item):
+                if not _written_alike(item):
+                    return False
+        return True
+
+    def _dict_alike(self, item: dict[Any, Any]) -> bool:
+        """Whether orjson writes the dict as json_text does, remembered with the dict itself
+        (so no other object takes its id)."""
+        found = self._alike.get(id(item))
         if found is None:
-            found = (item, f"{JSON_ENCODER.encode(key)}:{JSON_ENCODER.encode(item)}")
-            self._items[(key, id(item))] = found
+            data = _orjson_bytes(item)
+            found = (item, data is not None and data.decode() == json_text(item))
+            self._alike[id(item)] = found
         return found[1]
 
 
@@ -272,4 +319,4 @@ def from_json(text: str) -> Any:
 
 
 def json_ids(ids: Iterable[str]) -> str:
-    return JSON_ENCODER.encode(list(ids))
+    return json_text(list(ids))
