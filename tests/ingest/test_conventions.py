@@ -16,6 +16,8 @@ from skein.ingest.conventions import (
     IdAliases,
     as_text,
     decode_value,
+    find_id,
+    flattened_keys,
     jsonable,
     keys_present,
     parse_json,
@@ -447,6 +449,65 @@ def test_keys_present_are_the_alias_keys_a_span_has_in_precedence_order(keys: li
     attributes = dict.fromkeys(reversed(keys), "v")  # an insertion order unlike the aliases'
     for aliases, ranks in ALIAS_TABLES:
         assert keys_present(attributes, ranks) == [key for key in aliases if key in attributes]
+
+
+@given(st.lists(alias_keys, max_size=8))
+def test_keys_present_reads_a_tuple_of_keys_as_it_reads_the_mapping(keys: list[str]) -> None:
+    attributes = dict.fromkeys(keys, "v")
+    for _, ranks in ALIAS_TABLES:
+        assert keys_present(tuple(attributes), ranks) == keys_present(attributes, ranks)
+
+
+id_values = st.sampled_from(
+    [None, "", "  ", '""', "s1", quoted("s1"), "x" * 201, 7, True, ["s"], {"s": 1}]
+)
+session_attributes = st.dictionaries(
+    st.sampled_from([*SESSION_ORDER[:6], *BLOBS, "other"]),
+    st.one_of(id_values, st.sampled_from(['{"sessionId": "in-blob"}', "{'thread_id': 5}"])),
+    max_size=5,
+)
+
+
+@given(session_attributes)
+def test_find_id_with_the_keys_present_given_reads_as_read_id(
+    attributes: dict[str, Any],
+) -> None:
+    reading = read_id(attributes, SESSION_ALIASES)
+    present = keys_present(attributes, SESSION_ALIASES.ranks)
+    expected = (reading.value, reading.source, reading.problems)
+    assert find_id(attributes, SESSION_ALIASES) == expected
+    assert find_id(attributes, SESSION_ALIASES, present) == expected
+
+
+def test_find_id_reports_a_first_key_it_skips_once() -> None:
+    attributes = {"session.id": "", "gen_ai.conversation.id": "c1"}
+    value, source, problems = find_id(attributes, SESSION_ALIASES, ["session.id"])
+    assert (value, source) == (None, None)  # only the keys given are looked up
+    assert [problem.code for problem in problems] == ["session_id_empty"]
+    present = ["session.id", "gen_ai.conversation.id"]
+    value, source, problems = find_id(attributes, SESSION_ALIASES, present)
+    assert (value, source, len(problems)) == ("c1", "gen_ai.conversation.id", 1)
+
+
+def test_flattened_keys_come_prefix_by_prefix_in_attribute_order() -> None:
+    keys = ["metadata.b", "langfuse.trace.metadata.a", "metadata.", "x", "metadata.c"]
+    prefixes = ("langfuse.trace.metadata.", "metadata.")
+    assert flattened_keys(keys, prefixes) == (
+        ("langfuse.trace.metadata.a", "a"),
+        ("metadata.b", "b"),
+        ("metadata.c", "c"),
+    )
+    assert flattened_keys(["x", "y"], prefixes) == ()
+
+
+def test_a_flattened_key_wins_over_the_blob_entry_of_its_name() -> None:
+    attributes = {
+        "langfuse.trace.metadata.k": '"flat"',
+        "langfuse.trace.metadata": '{"k": "blob", "j": 1}',
+    }
+    metadata = read_metadata(attributes, "langfuse.trace.metadata", ("langfuse.trace.metadata.",))
+    assert metadata == {"k": "flat", "j": 1}
+    assert list(metadata) == ["k", "j"]
 
 
 def test_id_aliases_must_not_repeat_a_key() -> None:

@@ -2,21 +2,29 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from skein.ingest.conventions import SESSION_ALIASES, USER_ALIASES, read_id
 from skein.ingest.mapping import (
     MAX_TIME_NS,
     MIN_TIME_NS,
+    READ_KEYS,
     IngestContext,
+    KeyShape,
     MappingError,
+    RequestMemo,
+    key_shape,
     map_request,
     map_span,
     normalised_environment,
+    read_environment,
     read_session_id,
     sends_python_repr,
 )
@@ -49,6 +57,8 @@ PYTHON_V5 = IngestContext("python", "5.0.4", 4)
 PYTHON_V4 = IngestContext("python", "4.18.0")
 JS_V5 = IngestContext("javascript", "5.11.1")
 LANGFUSE_SDK = make_resource(scope_name="langfuse-sdk", scope_version="5.0.4")
+LEGACY_SDK = make_resource(scope_name="langfuse-sdk", scope_version="3.2.0")
+VERCEL_AI = make_resource(scope_name="ai")
 
 
 def mapped(context: IngestContext = NO_CONTEXT, **overrides: Any) -> Observation:
@@ -700,6 +710,31 @@ KNOWN_KEYS = [
     "mlflow.spanInputs",
     "traceloop.entity.output",
     "model",
+    # Keys the readers are skipped without (see `KeyShape`), in every convention.
+    "langfuse.public",
+    "langfuse.prompt.name",
+    "langfuse.prompt.version",
+    "deployment.environment",
+    "gen_ai.response.model",
+    "llm.response.model",
+    "llm.model_name",
+    "logfire.msg",
+    "ai.toolCall.name",
+    "ai.toolCall.args",
+    "ai.toolCall.result",
+    "ai.result.text",
+    "ai.usage.completionTokens",
+    "gen_ai.usage.output_tokens",
+    "llm.invocation_parameters.temperature",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+    "traceloop.entity.input",
+    "mlflow.spanOutputs",
+    "llm.output_messages.0.message.role",
+    "ai.telemetry.metadata.tags",
+    "langfuse.trace.metadata.langfuse_tags",
+    "langfuse.observation.metadata.note",
+    "gen_ai.conversation",
 ]
 TRICKY_TEXT = [
     "",
@@ -1108,3 +1143,170 @@ def test_user_metadata_keys_named_like_resource_keys_are_overridden_in_place() -
     assert list(observation.metadata)[:3] == ["scope", "other", "resourceAttributes"]
     assert observation.metadata["scope"]["name"] == "test-instrumentation"
     assert observation.metadata["other"] == "kept"
+
+
+# ── Readers skipped for spans without their keys (KeyShape, RequestMemo) ──────────────
+
+
+class UngatedMemo(RequestMemo):
+    """A memo whose key shapes let every reader run: the mapping with none skipped."""
+
+    def shape(self, attributes: Mapping[str, Any]) -> KeyShape:
+        return replace(super().shape(attributes), **dict.fromkeys(READ_KEYS, True))
+
+
+READER_VALUES = [
+    "s1",
+    '"s1"',
+    "5",
+    "span",
+    "generation",
+    "chat",
+    "LLM",
+    "model",
+    "tool",
+    "ai.generateText",
+    "ai.generateText.doGenerate",
+    "ai.toolCall",
+    '{"input": 3, "output": 4}',
+    '{"sessionId": "m1", "user_id": "u1", "langfuse_tags": ["t"]}',
+    '[{"role": "user", "content": "q"}]',
+    "2025-01-01T12:00:00Z",
+    "production",
+]
+reader_spans = st.builds(
+    make_span,
+    attributes=st.dictionaries(
+        keys, st.one_of(st.sampled_from(READER_VALUES), values), max_size=10
+    ),
+    events=st.lists(events, max_size=2).map(tuple),
+    resource=st.builds(
+        make_resource,
+        attributes=st.dictionaries(
+            st.sampled_from(["langfuse.environment", "langfuse.release", "service.version"]),
+            st.sampled_from(["prod", "", 5, "v1"]),
+        ).map(lambda found: {"telemetry.sdk.language": "python", **found}),
+        scope_name=st.sampled_from(["langfuse-sdk", "skein-sdk", "ai", "openinference"]),
+        scope_version=st.sampled_from(["3.2.0", "5.0.4"]),
+    ),
+)
+
+
+# Rules that read several keys together, which random key sets seldom bring together.
+MULTI_KEY_RULES = [
+    {"genkit:metadata:subtype": "model", "genkit:name": "gemini"},
+    {"operation.name": "ai.generateText.doGenerate", "ai.model.id": "m"},
+    {"ai.operationId": "ai.streamText", "ai.telemetry.functionId": "f"},
+    {"langfuse.observation.type": "span", "langfuse.observation.model.name": "m"},
+    {"gen_ai.operation.name": "chat", "langfuse.prompt.name": "p", "langfuse.prompt.version": 2},
+    {"gen_ai.operation.name": "invoke_agent", "gen_ai.usage.input_tokens": 5},
+]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(span=reader_spans, context=contexts)
+@example(span=make_span(attributes=MULTI_KEY_RULES[0]), context=NO_CONTEXT)
+@example(span=make_span(attributes=MULTI_KEY_RULES[1]), context=NO_CONTEXT)
+@example(span=make_span(attributes=MULTI_KEY_RULES[2]), context=NO_CONTEXT)
+@example(span=make_span(attributes=MULTI_KEY_RULES[3], resource=LEGACY_SDK), context=NO_CONTEXT)
+@example(span=make_span(attributes=MULTI_KEY_RULES[4]), context=NO_CONTEXT)
+@example(span=make_span(attributes=MULTI_KEY_RULES[5], resource=VERCEL_AI), context=NO_CONTEXT)
+def test_skipping_the_readers_a_span_has_no_keys_for_changes_nothing(
+    span: Span, context: IngestContext
+) -> None:
+    skipping, warnings = map_span(span, context, RequestMemo())
+    every_reader = map_span(span, context, UngatedMemo())
+    assert (skipping, warnings) == every_reader
+    assert repr(skipping) == repr(every_reader[0])  # dict orders too: stored JSON keeps them
+    session = read_id(span.attributes, SESSION_ALIASES)
+    user = read_id(span.attributes, USER_ALIASES)
+    trace = skipping.trace
+    assert (trace.session_id, trace.session_source) == (session.value, session.source)
+    assert (trace.user_id, trace.user_source) == (user.value, user.source)
+    assert skipping.environment == read_environment(span)
+
+
+@pytest.mark.parametrize("request_", all_wire_requests(), ids=lambda r: r.id)
+def test_captured_requests_map_the_same_with_every_reader_run(request_: WireRequest) -> None:
+    decoded = decode_request(
+        request_.body, request_.content_type, request_.content_encoding, max_decoded_bytes=1 << 26
+    )
+    memo, every_reader = RequestMemo(), UngatedMemo()
+    for span in decoded.spans:
+        skipping = map_span(span, context_of(request_), memo)
+        assert skipping == map_span(span, context_of(request_), every_reader)
+
+
+def test_a_span_without_attributes_leaves_every_reader_out() -> None:
+    shape = key_shape(())
+    assert not any(getattr(shape, reader) for reader in READ_KEYS)
+    assert set(READ_KEYS) <= {field.name for field in fields(KeyShape)}
+
+
+@pytest.mark.parametrize(
+    ("key", "readers"),
+    [
+        ("session.id", {"session"}),
+        ("metadata", {"session", "user", "tags"}),
+        ("langfuse.trace.metadata", {"session", "user", "tags", "trace_metadata"}),
+        ("langfuse.observation.metadata.x", {"observation_metadata"}),
+        ("gen_ai.usage.input_tokens", {"usage"}),
+        ("gen_ai.usage.cost", {"usage", "cost"}),
+        ("gen_ai.request.model", {"model", "type", "parameters"}),
+        ("gen_ai.tool.name", {"type", "name"}),
+        ("llm.input_messages.0.message.content", {"input"}),
+        ("deployment.environment", {"environment"}),
+        ("langfuse.prompt.name", {"prompt"}),
+        ("langfuse.public", {"trace_values"}),
+        ("http.method", set()),
+    ],
+)
+def test_a_key_opens_the_readers_that_read_it(key: str, readers: set[str]) -> None:
+    shape = key_shape((key,))
+    assert {reader for reader in READ_KEYS if getattr(shape, reader)} == readers
+
+
+def test_key_shapes_list_the_keys_readers_take_in_their_order() -> None:
+    keys = (
+        "metadata.sessionId",
+        "langfuse.observation.metadata.b",
+        "session.id",
+        "langfuse.trace.metadata.a",
+        "ai.telemetry.metadata.c",
+        "user.id",
+        "http.method",
+    )
+    shape = key_shape(keys)
+    assert shape.session_keys == ("session.id", "metadata.sessionId")
+    assert shape.user_keys == ("user.id",)
+    assert shape.trace_metadata_keys == (
+        ("langfuse.trace.metadata.a", "a"),
+        ("ai.telemetry.metadata.c", "c"),
+    )
+    assert shape.observation_metadata_keys == (("langfuse.observation.metadata.b", "b"),)
+    assert shape.unconsumed_keys == ("metadata.sessionId", "http.method")
+
+
+def test_a_request_works_out_each_key_set_once() -> None:
+    memo = RequestMemo()
+    first = memo.shape({"session.id": "a", "x": 1})
+    assert memo.shape({"session.id": "b", "x": 2}) is first
+    assert memo.shape({"x": 1, "session.id": "a"}) == key_shape(("x", "session.id"))
+
+
+def test_spans_of_one_request_with_the_same_ids_share_their_trace_values() -> None:
+    ids = {"session.id": "s1", "user.id": "u1"}
+    spans = (
+        make_span(span_id="1" * 16, attributes=ids),
+        make_span(span_id="2" * 16, attributes={**ids, "langfuse.observation.input": "q"}),
+        make_span(span_id="3" * 16, attributes={**ids, "langfuse.trace.name": "t"}),
+        make_span(span_id="4" * 16, attributes={"session.id": "s2"}),
+    )
+    first, second, named_trace, other = map_request(
+        DecodedRequest(spans), "p", IngestContext()
+    ).observations
+    assert second.trace is first.trace
+    assert first.trace == map_span(spans[0], IngestContext())[0].trace
+    assert (first.trace.session_id, first.trace.user_id, first.trace.name) == ("s1", "u1", None)
+    assert named_trace.trace.name == "t" and named_trace.trace.session_id == "s1"
+    assert (other.trace.session_id, other.trace.user_id) == ("s2", None)

@@ -4,8 +4,19 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from skein.ingest.messages import MAX_SLOTS, extract_input, extract_output, rebuild_indexed
+from skein.ingest.messages import (
+    INPUT_INDEXED_PREFIXES,
+    INPUT_KEYS,
+    MAX_SLOTS,
+    OUTPUT_INDEXED_PREFIXES,
+    OUTPUT_KEYS,
+    extract_input,
+    extract_output,
+    rebuild_indexed,
+)
 from tests.factories import make_event, make_span
 
 
@@ -262,3 +273,49 @@ def test_genai_messages_and_tool_calls() -> None:
 def test_indexed_keys_win_over_genai_message_attributes() -> None:
     attributes = {"gen_ai.prompt.0.content": "indexed", "gen_ai.input.messages": "[]"}
     assert input_of(attributes) == [{"content": "indexed"}]
+
+
+# ── The keys each side reads (the mapper skips a side whose keys a span has none of) ──
+
+# Every key the module docstring names, written out here, and a few that no rule reads.
+CONVENTION_KEYS = [
+    *SIMPLE_INPUT_KEYS,
+    *SIMPLE_OUTPUT_KEYS,
+    "ai.response.toolCalls",
+    "ai.result.object",
+    "ai.result.toolCalls",
+    "gen_ai.prompt.0.role",
+    "gen_ai.prompt.1.content",
+    "gen_ai.completion.0.content",
+    "llm.input_messages.0.message.content",
+    "llm.output_messages.0.message.role",
+    "gen_ai.input.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.output.messages",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+    "gen_ai.prompt",
+    "input",
+    "output",
+    "llm.invocation_parameters",
+]
+message_values = st.sampled_from(
+    [None, "", "hi", '[{"role": "user", "content": "q"}]', '"quoted"', 3, ["a"], {"k": "v"}]
+)
+
+
+@given(st.dictionaries(st.sampled_from(CONVENTION_KEYS), message_values, max_size=6))
+def test_each_side_reads_only_its_declared_keys(attributes: dict[str, Any]) -> None:
+    for extract, keys, prefixes in (
+        (extract_input, INPUT_KEYS, INPUT_INDEXED_PREFIXES),
+        (extract_output, OUTPUT_KEYS, OUTPUT_INDEXED_PREFIXES),
+    ):
+        declared = {
+            key: value
+            for key, value in attributes.items()
+            if key in keys or key.startswith(prefixes)
+        }
+        everything = extract(make_span(attributes=attributes))
+        assert everything == extract(make_span(attributes=declared))
+        if not declared:
+            assert everything is None

@@ -5,6 +5,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from skein.ingest.usage import (
     detail_map,
@@ -295,3 +297,25 @@ def test_a_bare_prefix_is_not_a_counter_or_a_setting() -> None:
     attributes = {"gen_ai.usage.": 5, "gen_ai.request.": 0.1, "gen_ai.request.top_p": 0.9}
     assert read_usage(attributes) == {}
     assert read_model_parameters(attributes) == '{"top_p":0.9}'
+
+
+usage_keys = st.sampled_from(
+    ["input", "input_cached_tokens", "output", "output_audio_tokens", "total", "other"]
+)
+amounts = st.one_of(
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.floats(min_value=-1e15, max_value=1e15, allow_nan=False),
+)
+
+
+@given(st.dictionaries(usage_keys, amounts, max_size=6))
+def test_token_counts_are_rounded_clamped_sums_of_the_input_and_output_keys(
+    usage: dict[str, float],
+) -> None:
+    def tokens(amount: float) -> int:
+        return max(0, min(2**62, round(amount)))
+
+    input_tokens = tokens(sum(v for k, v in usage.items() if k.startswith("input")))
+    output_tokens = tokens(sum(v for k, v in usage.items() if k.startswith("output")))
+    total = tokens(usage["total"]) if "total" in usage else input_tokens + output_tokens
+    assert token_counts(usage) == (input_tokens, output_tokens, total)

@@ -24,7 +24,7 @@ import base64
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,7 @@ SESSION_NAMES = (
     "threadId",
 )
 USER_NAMES = ("langfuse_user_id", "langfuseUserId", "user_id", "userId")
+PUBLIC_KEYS = ("langfuse.trace.public", "langfuse.public")
 TAG_KEYS = ("langfuse.trace.tags", "langfuse.tags")
 TAG_NAME = "langfuse_tags"
 TAG_LATE_KEYS = ("ai.telemetry.metadata.tags", "tag.tags")
@@ -122,19 +123,35 @@ NO_ID = IdReading()  # what most spans carry; shared, as readings are immutable
 
 def read_id(attributes: Mapping[str, Any], aliases: IdAliases) -> IdReading:
     """The first usable id under `aliases`; unusable values are skipped with a problem."""
+    value, source, problems = find_id(attributes, aliases)
+    return NO_ID if value is None and not problems else IdReading(value, source, problems)
+
+
+def find_id(
+    attributes: Mapping[str, Any], aliases: IdAliases, keys: Sequence[str] | None = None
+) -> tuple[str | None, str | None, tuple[IdProblem, ...]]:
+    """`read_id` as a plain (value, source, problems) tuple, for the per-span mapping.
+
+    `keys`, if given, are `keys_present(attributes, aliases.ranks)`, worked out before."""
+    if keys:  # the usual case: a usable id under the first key; else the loop sees it again
+        value, _ = checked_id(attributes[keys[0]], keys[0], aliases.kind)
+        if value is not None:
+            return value, keys[0], ()
     problems: list[IdProblem] = []
-    for source, raw in id_candidates(attributes, aliases):
+    for source, raw in id_candidates(attributes, aliases, keys):
         value, problem = checked_id(raw, source, aliases.kind)
         if value is not None:
-            return IdReading(value, source, tuple(problems))
+            return value, source, tuple(problems)
         if problem is not None:
             problems.append(problem)
-    return IdReading(problems=tuple(problems)) if problems else NO_ID
+    return None, None, tuple(problems)
 
 
-def id_candidates(attributes: Mapping[str, Any], aliases: IdAliases) -> Iterator[tuple[str, Any]]:
-    """(source key, raw value) for every alias present, in precedence order."""
-    for key in keys_present(attributes, aliases.ranks):
+def id_candidates(
+    attributes: Mapping[str, Any], aliases: IdAliases, keys: Sequence[str] | None = None
+) -> Iterator[tuple[str, Any]]:
+    """(source key, raw value) for every alias present, in precedence order (`find_id`)."""
+    for key in keys_present(attributes, aliases.ranks) if keys is None else keys:
         yield key, attributes[key]
     for blob_key in METADATA_BLOBS:
         if attributes.get(blob_key) is None:
@@ -145,12 +162,12 @@ def id_candidates(attributes: Mapping[str, Any], aliases: IdAliases) -> Iterator
                 yield f"{blob_key}[{name}]", blob[name]
 
 
-def keys_present(attributes: Mapping[str, Any], ranks: Mapping[str, int]) -> list[str]:
-    """The keys of `ranks` that `attributes` has, in rank order.
+def keys_present(attributes: Collection[str], ranks: Mapping[str, int]) -> list[str]:
+    """The keys of `ranks` that `attributes` (a mapping or its keys) has, in rank order.
 
     Same as testing every key of `ranks` in turn, but the set intersection looks up only the
     span's few attributes (or the few keys, whichever side is smaller)."""
-    present = ranks.keys() & attributes.keys()
+    present = ranks.keys() & (attributes.keys() if isinstance(attributes, dict) else attributes)
     return sorted(present, key=ranks.__getitem__) if len(present) > 1 else list(present)
 
 
@@ -304,7 +321,7 @@ def is_true(value: Any) -> bool:
 
 def read_public(attributes: Mapping[str, Any]) -> bool | None:
     """`langfuse.trace.public` / `langfuse.public`: True, False, or None when unset."""
-    for key in ("langfuse.trace.public", "langfuse.public"):
+    for key in PUBLIC_KEYS:
         value = attributes.get(key)
         if value is None:
             continue
@@ -366,6 +383,30 @@ def read_metadata(
 
     A blob that is not an object is kept whole under the key "metadata".
     """
+    flattened = flattened_keys(attributes, prefixes)
+    return merged_metadata(attributes, blob_key, flattened, python_repr=python_repr)
+
+
+def flattened_keys(keys: Iterable[str], prefixes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(key, name) of every `prefix<name>` key, prefix by prefix: the order they merge in."""
+    # One pass finds the (usually no) flattened keys; they are then taken prefix by prefix.
+    matching = [key for key in keys if key.startswith(prefixes)]
+    return tuple(
+        (key, key[len(prefix) :])
+        for prefix in (prefixes if matching else ())
+        for key in matching
+        if key.startswith(prefix) and len(key) > len(prefix)
+    )
+
+
+def merged_metadata(
+    attributes: Mapping[str, Any],
+    blob_key: str,
+    flattened: tuple[tuple[str, str], ...],
+    *,
+    python_repr: bool = True,
+) -> dict[str, Any]:
+    """`read_metadata` with its `flattened_keys` worked out before."""
     metadata: dict[str, Any] = {}
     if blob_key in attributes:
         blob = decode_value(attributes[blob_key], python_repr=python_repr)
@@ -373,12 +414,8 @@ def read_metadata(
             metadata.update((str(key), value) for key, value in blob.items())
         elif blob is not None:
             metadata["metadata"] = blob
-    # One pass finds the (usually no) flattened keys; they are then taken prefix by prefix.
-    flattened = [(key, value) for key, value in attributes.items() if key.startswith(prefixes)]
-    for prefix in prefixes if flattened else ():
-        for key, value in flattened:
-            if key.startswith(prefix) and len(key) > len(prefix):
-                metadata[key[len(prefix) :]] = decode_value(value, python_repr=python_repr)
+    for key, name in flattened:
+        metadata[name] = decode_value(attributes[key], python_repr=python_repr)
     return metadata
 
 
@@ -402,7 +439,7 @@ def jsonable(value: Any, depth: int = 0) -> Any:
 
 
 def _jsonable_container(value: Any, depth: int) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         # Most keys and values are plain ASCII text, which needs no conversion and no call.
         return {
             key if type(key) is str and key.isascii() else _key_text(key): item

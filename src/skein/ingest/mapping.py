@@ -13,22 +13,31 @@ outside 1970-01-02..2262-01-01. `map_request` maps a whole request; a refused sp
 What comes out is always storable: metadata is strict JSON (bytes as base64, NaN and
 infinities as strings, nesting bounded) and text has no lone surrogates (a `"\\ud800"`
 escape inside a JSON-encoded value becomes U+FFFD), so one odd value cannot fail a commit.
+
+Mapping runs for every span, so what a request's spans share is worked out once
+(`RequestMemo`): each resource's values, and each attribute key set's `KeyShape`, which
+says which readers have any key to read: a reader whose keys a span has none of is not
+called (`READ_KEYS` lists them; its empty value is what it would return), so every
+convention is still read, at the cost of a dict lookup for the spans that use none of it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from skein.ingest.conventions import (
+    METADATA_BLOBS,
     OBSERVATION_METADATA_BLOB,
     OBSERVATION_METADATA_PREFIXES,
+    PUBLIC_KEYS,
     SESSION_ALIASES,
     SESSION_KEYS,
+    TAG_ALIASES,
     TRACE_METADATA_BLOB,
     TRACE_METADATA_PREFIXES,
     USER_ALIASES,
@@ -36,18 +45,37 @@ from skein.ingest.conventions import (
     IdProblem,
     as_text,
     clean_text,
+    find_id,
     first_text,
+    flattened_keys,
     is_true,
     jsonable,
+    keys_present,
+    merged_metadata,
     read_id,
-    read_metadata,
     read_public,
     read_tags,
     text_of,
     unquote,
 )
-from skein.ingest.messages import Found, extract_input, extract_output
+from skein.ingest.messages import (
+    INPUT_INDEXED_PREFIXES,
+    INPUT_KEYS,
+    OUTPUT_INDEXED_PREFIXES,
+    OUTPUT_KEYS,
+    Found,
+    extract_input,
+    extract_output,
+)
 from skein.ingest.usage import (
+    COST_KEY,
+    COST_TOTAL_KEYS,
+    GENKIT_SUBTYPE_KEY,
+    MODEL_KEYS,
+    PARAMETER_KEYS,
+    PARAMETER_PREFIXES,
+    USAGE_KEY,
+    USAGE_PREFIXES,
     is_vercel_aggregate,
     read_cost,
     read_model,
@@ -131,6 +159,8 @@ TYPE_TABLES: tuple[tuple[str, Mapping[str, str], Callable[[str], str]], ...] = (
     ("gen_ai.operation.name", GENAI_OPERATIONS, str.lower),
     ("genkit:metadata:subtype", GENKIT_SUBTYPES, str.lower),
 )
+VERCEL_TYPE_KEYS = ("operation.name", "ai.operationId")
+TOOL_TYPE_KEYS = ("gen_ai.tool.name", "gen_ai.tool.call.id")
 MODEL_TYPE_KEYS = (
     "langfuse.observation.model.name",
     "gen_ai.request.model",
@@ -147,11 +177,15 @@ GENERATION_ATTRIBUTES = (
     "langfuse.observation.prompt.name",
 )
 NAME_KEYS = ("gen_ai.tool.name", "genkit:name", "logfire.msg", "ai.toolCall.name")
+VERCEL_NAME_KEY = "ai.operationId"  # named `<ai.telemetry.functionId>:<operation id>`
 ENVIRONMENT_KEYS = ("langfuse.environment", "deployment.environment.name", "deployment.environment")
 ENVIRONMENT_PATTERN = re.compile(r"[a-z0-9_-]+")
 ENVIRONMENT_PREFIX = re.compile(r"^(?:langfuse[-_]?)+")
 MAX_ENVIRONMENT_LENGTH = 40
 PROMPT_PREFIXES = ("langfuse.observation.prompt.", "langfuse.prompt.")
+TRACE_NAME_KEY = "langfuse.trace.name"
+TRACE_INPUT_KEY = "langfuse.trace.input"
+TRACE_OUTPUT_KEY = "langfuse.trace.output"
 MAX_PROMPT_VERSION = 2**31 - 1
 # Span attributes the mapping reads; left out of the catch-all `attributes` metadata.
 CONSUMED_PREFIXES = (
@@ -167,6 +201,46 @@ CONSUMED_KEYS = frozenset((*SESSION_KEYS, *USER_KEYS, "tag.tags"))
 
 # Scopes of SDKs whose every attribute the mapping consumes: no catch-all "attributes".
 SDK_SCOPES = ("langfuse-sdk", "skein-sdk")
+
+# The attribute keys, and key prefixes, that each of these readers reads. A span with none
+# of a reader's keys gets the reader's empty value without it running (see `KeyShape`).
+READ_KEYS: Mapping[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "session": (frozenset((*SESSION_ALIASES.keys, *METADATA_BLOBS)), ()),
+    "user": (frozenset((*USER_ALIASES.keys, *METADATA_BLOBS)), ()),
+    "tags": (frozenset((*TAG_ALIASES, *METADATA_BLOBS)), ()),
+    "trace_metadata": (frozenset((TRACE_METADATA_BLOB,)), TRACE_METADATA_PREFIXES),
+    "trace_values": (
+        frozenset((TRACE_NAME_KEY, TRACE_INPUT_KEY, TRACE_OUTPUT_KEY, *PUBLIC_KEYS)),
+        (),
+    ),
+    "model": (frozenset((*MODEL_KEYS, GENKIT_SUBTYPE_KEY)), ()),
+    "type": (
+        frozenset(
+            (
+                *(key for key, _, _ in TYPE_TABLES),
+                *VERCEL_TYPE_KEYS,
+                *TOOL_TYPE_KEYS,
+                *MODEL_TYPE_KEYS,
+            )
+        ),
+        (),
+    ),
+    "input": (INPUT_KEYS, INPUT_INDEXED_PREFIXES),
+    "output": (OUTPUT_KEYS, OUTPUT_INDEXED_PREFIXES),
+    "usage": (frozenset((USAGE_KEY,)), USAGE_PREFIXES),
+    "cost": (frozenset((COST_KEY, *COST_TOTAL_KEYS)), ()),
+    "parameters": (frozenset(PARAMETER_KEYS), PARAMETER_PREFIXES),
+    "prompt": (frozenset(prefix + "name" for prefix in PROMPT_PREFIXES), ()),
+    "name": (frozenset((*NAME_KEYS, VERCEL_NAME_KEY)), ()),
+    "observation_metadata": (
+        frozenset((OBSERVATION_METADATA_BLOB,)),
+        OBSERVATION_METADATA_PREFIXES,
+    ),
+    "environment": (frozenset(ENVIRONMENT_KEYS), ()),
+}
+NO_ID_FOUND: tuple[None, None, tuple[IdProblem, ...]] = (None, None, ())
+# (session id, its source key, user id, its source key)
+TraceIds = tuple[str | None, str | None, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +262,11 @@ def map_request(decoded: DecodedRequest, project_id: str, context: IngestContext
     warnings: list[IngestWarning] = []
     rejected = list(decoded.rejected)
     indexes = request_indexes(len(decoded.spans), decoded.rejected)
-    resources = ResourceMetadata()
+    memo = RequestMemo()
     python_repr = sends_python_repr(context)
     for index, span in zip(indexes, decoded.spans, strict=True):
         try:
-            observation, span_warnings = _map_span(span, python_repr, resources)
+            observation, span_warnings = _map_span(span, python_repr, memo)
         except MappingError as error:
             rejected.append(_rejected(index, span, str(error)))
             continue
@@ -223,26 +297,28 @@ def _rejected(index: int, span: Span, reason: str) -> RejectedSpan:
 
 
 def map_span(
-    span: Span, context: IngestContext, resources: ResourceMetadata | None = None
+    span: Span, context: IngestContext, memo: RequestMemo | None = None
 ) -> tuple[Observation, list[IngestWarning]]:
     """One span as an observation, with the warnings about what was worked around.
 
-    `resources` shares the metadata made of each resource between the spans of a request."""
-    return _map_span(span, sends_python_repr(context), resources or ResourceMetadata())
+    `memo` shares what is worked out once per resource and key set between a request's spans."""
+    return _map_span(span, sends_python_repr(context), memo or RequestMemo())
 
 
 def _map_span(
-    span: Span, python_repr: bool, resources: ResourceMetadata
+    span: Span, python_repr: bool, memo: RequestMemo
 ) -> tuple[Observation, list[IngestWarning]]:
     _check_ids(span)
     start_ns, end_ns = span_times(span)
-    trace, problems = trace_attributes(span, python_repr=python_repr)
+    shape = memo.shape(span.attributes)
+    trace, problems = _trace_attributes(span.attributes, python_repr, shape, memo)
     warnings = [_warning(span, problem.code, problem.message) for problem in problems]
     if end_ns < start_ns:
         message = f"span ends {start_ns - end_ns} ns before it starts; end set to its start"
         warnings.append(_warning(span, "end_before_start", message))
         end_ns = start_ns
-    return _observation(span, start_ns, end_ns, trace, python_repr, resources), warnings
+    values = memo.resource(span.resource)
+    return _observation(span, start_ns, end_ns, trace, python_repr, shape, values), warnings
 
 
 def read_session_id(attributes: Mapping[str, Any]) -> tuple[str | None, str | None, list[str]]:
@@ -333,25 +409,64 @@ def trace_attributes(
     span: Span, *, python_repr: bool = True
 ) -> tuple[TraceAttributes, list[IdProblem]]:
     """The trace-level values this span carries, and the unusable ids it passed over."""
-    attributes = span.attributes
-    session = read_id(attributes, SESSION_ALIASES)
-    user = read_id(attributes, USER_ALIASES)
-    metadata = read_metadata(
-        attributes, TRACE_METADATA_BLOB, TRACE_METADATA_PREFIXES, python_repr=python_repr
+    memo = RequestMemo()
+    return _trace_attributes(span.attributes, python_repr, memo.shape(span.attributes), memo)
+
+
+def _trace_attributes(
+    attributes: Mapping[str, Any], python_repr: bool, shape: KeyShape, memo: RequestMemo
+) -> tuple[TraceAttributes, list[IdProblem]]:
+    session_id, session_source, session_problems = (
+        find_id(attributes, SESSION_ALIASES, shape.session_keys) if shape.session else NO_ID_FOUND
     )
-    trace = TraceAttributes(
-        session_id=session.value,
-        session_source=session.source,
-        user_id=user.value,
-        user_source=user.source,
-        name=text_of(attributes.get("langfuse.trace.name")),
-        tags=read_tags(attributes, python_repr=python_repr),
+    user_id, user_source, user_problems = (
+        find_id(attributes, USER_ALIASES, shape.user_keys) if shape.user else NO_ID_FOUND
+    )
+    problems = [*session_problems, *user_problems]
+    ids = (session_id, session_source, user_id, user_source)
+    if shape.trace_metadata or shape.trace_values or shape.tags:
+        return _trace_with_values(attributes, python_repr, shape, ids), problems
+    return memo.trace_of_ids(ids), problems
+
+
+def _trace_with_values(
+    attributes: Mapping[str, Any], python_repr: bool, shape: KeyShape, ids: TraceIds
+) -> TraceAttributes:
+    session_id, session_source, user_id, user_source = ids
+    metadata = (
+        merged_metadata(
+            attributes, TRACE_METADATA_BLOB, shape.trace_metadata_keys, python_repr=python_repr
+        )
+        if shape.trace_metadata
+        else {}
+    )
+    name, public, input_text, output_text = (
+        _trace_values(attributes) if shape.trace_values else (None, None, None, None)
+    )
+    return TraceAttributes(
+        session_id=session_id,
+        session_source=session_source,
+        user_id=user_id,
+        user_source=user_source,
+        name=name,
+        tags=read_tags(attributes, python_repr=python_repr) if shape.tags else (),
         metadata=jsonable(metadata),
-        public=read_public(attributes),
-        input=as_text(attributes.get("langfuse.trace.input")),
-        output=as_text(attributes.get("langfuse.trace.output")),
+        public=public,
+        input=input_text,
+        output=output_text,
     )
-    return trace, [*session.problems, *user.problems]
+
+
+def _trace_values(
+    attributes: Mapping[str, Any],
+) -> tuple[str | None, bool | None, str | None, str | None]:
+    """The trace's name, public flag, input and output."""
+    return (
+        text_of(attributes.get(TRACE_NAME_KEY)),
+        read_public(attributes),
+        as_text(attributes.get(TRACE_INPUT_KEY)),
+        as_text(attributes.get(TRACE_OUTPUT_KEY)),
+    )
 
 
 # ── The observation ───────────────────────────────────────────────────────────────────
@@ -363,24 +478,28 @@ def _observation(
     end_ns: int,
     trace: TraceAttributes,
     python_repr: bool,
-    resources: ResourceMetadata,
+    shape: KeyShape,
+    values: ResourceValues,
 ) -> Observation:
     attributes = span.attributes
     aggregate = is_vercel_aggregate(attributes, span.resource.scope_name)
-    model = None if aggregate else read_model(attributes)
-    kind = observation_type(span, model)
-    found_input, found_output = extract_input(span), extract_output(span)
-    usage = {} if aggregate else read_usage(attributes)
-    cost = {} if aggregate else read_cost(attributes)
+    model = read_model(attributes) if shape.model and not aggregate else None
+    kind = observation_type(span, model, values) if shape.type else "SPAN"
+    found_input = extract_input(span) if shape.input or span.events else None
+    found_output = extract_output(span) if shape.output or span.events else None
+    usage = read_usage(attributes) if shape.usage and not aggregate else {}
+    cost = read_cost(attributes) if shape.cost and not aggregate else {}
     input_tokens, output_tokens, total_tokens = token_counts(usage)
-    prompt_name, prompt_version = read_prompt(attributes) if kind == "GENERATION" else (None, None)
+    prompt_name, prompt_version = (
+        read_prompt(attributes) if kind == "GENERATION" and shape.prompt else (None, None)
+    )
     parent = parent_id(span)
     return Observation(
         id=span.span_id,
         trace_id=span.trace_id,
         parent_id=parent,
         is_root=parent is None or is_true(attributes.get("langfuse.internal.as_root")),
-        name=observation_name(span),
+        name=observation_name(span) if shape.name else span_name(span),
         type=kind,
         start_ns=start_ns,
         end_ns=end_ns,
@@ -389,13 +508,12 @@ def _observation(
         input=as_text(found_input.value) if found_input else None,
         output=as_text(found_output.value) if found_output else None,
         metadata=observation_metadata(
-            span,
-            _used_keys(span, found_input, found_output),
-            python_repr=python_repr,
-            resources=resources,
+            span, _used_keys(values, found_input, found_output), python_repr, shape, values
         ),
         model=model,
-        model_parameters=None if aggregate else read_model_parameters(attributes),
+        model_parameters=(
+            read_model_parameters(attributes) if shape.parameters and not aggregate else None
+        ),
         usage=usage,
         cost=cost,
         input_tokens=input_tokens,
@@ -405,18 +523,20 @@ def _observation(
         completion_start_ns=completion_start_ns(
             attributes.get("langfuse.observation.completion_start_time")
         ),
-        environment=read_environment(span),
-        release=_span_then_resource(span, "langfuse.release", "langfuse.release"),
-        version=_span_then_resource(span, "langfuse.version", "service.version"),
+        environment=read_environment(span) if shape.environment else values.environment,
+        release=_span_then_resource(attributes, "langfuse.release", values.release),
+        version=_span_then_resource(attributes, "langfuse.version", values.version),
         prompt_name=prompt_name,
         prompt_version=prompt_version,
         trace=trace,
     )
 
 
-def _used_keys(span: Span, found_input: Found | None, found_output: Found | None) -> frozenset[str]:
+def _used_keys(
+    values: ResourceValues, found_input: Found | None, found_output: Found | None
+) -> frozenset[str]:
     """The attribute keys input and output were read from (only SDK scopes need none)."""
-    if span.resource.scope_name.startswith(SDK_SCOPES):
+    if values.sdk_scope:
         return frozenset()  # observation_metadata has no catch-all to leave them out of
     return _found_keys(found_input) | _found_keys(found_output)
 
@@ -431,19 +551,22 @@ def observation_name(span: Span) -> str:
     name = first_text(attributes, NAME_KEYS)
     if name is not None:
         return name
-    operation = text_of(attributes.get("ai.operationId"))
+    operation = text_of(attributes.get(VERCEL_NAME_KEY))
     if operation is not None:
         function = text_of(attributes.get("ai.telemetry.functionId"))
         return f"{function}:{operation}" if function else operation
+    return span_name(span)
+
+
+def span_name(span: Span) -> str:
     return clean_text(span.name) if isinstance(span.name, str) else str(span.name)
 
 
-def observation_type(span: Span, model: str | None) -> str:
+def observation_type(span: Span, model: str | None, values: ResourceValues) -> str:
     """The first type rule that applies (§1.6), else SPAN."""
     attributes = span.attributes
-    kind = _legacy_python_generation(span)
-    if kind is not None:
-        return kind
+    if values.legacy_python and _legacy_python_generation(attributes):
+        return "GENERATION"
     for key, table, fold in TYPE_TABLES:
         value = attributes.get(key)
         if isinstance(value, str):
@@ -458,18 +581,20 @@ def observation_type(span: Span, model: str | None) -> str:
     )
 
 
-def _legacy_python_generation(span: Span) -> str | None:
+def _legacy_python_generation(attributes: Mapping[str, Any]) -> bool:
     """Python SDK ≤ 3.3.0 sent generations as type "span" with generation attributes."""
-    resource = span.resource
-    if (
-        resource.scope_name != "langfuse-sdk"
-        or resource.attributes.get("telemetry.sdk.language") != "python"
-        or span.attributes.get("langfuse.observation.type") != "span"
-        or not _version_at_most(resource.scope_version, (3, 3, 0))
-    ):
-        return None
-    present = any(span.attributes.get(key) is not None for key in GENERATION_ATTRIBUTES)
-    return "GENERATION" if present else None
+    if attributes.get("langfuse.observation.type") != "span":
+        return False
+    return any(attributes.get(key) is not None for key in GENERATION_ATTRIBUTES)
+
+
+def is_legacy_python_sdk(resource: Resource) -> bool:
+    """Python SDK ≤ 3.3.0 (see `_legacy_python_generation`)."""
+    return (
+        resource.scope_name == "langfuse-sdk"
+        and resource.attributes.get("telemetry.sdk.language") == "python"
+        and _version_at_most(resource.scope_version, (3, 3, 0))
+    )
 
 
 def _version_at_most(version: str, limit: tuple[int, ...]) -> bool:
@@ -480,7 +605,7 @@ def _version_at_most(version: str, limit: tuple[int, ...]) -> bool:
 def _vercel_type(attributes: Mapping[str, Any], model: str | None) -> str | None:
     operation = attributes.get("operation.name")
     operation = operation if isinstance(operation, str) else ""
-    operation_id = attributes.get("ai.operationId")
+    operation_id = attributes.get(VERCEL_NAME_KEY)
     if model is not None:
         for name, kind in VERCEL_OPERATIONS.items():
             if operation.startswith(name) or operation_id == name:
@@ -490,8 +615,7 @@ def _vercel_type(attributes: Mapping[str, Any], model: str | None) -> str | None
 
 
 def _tool_type(attributes: Mapping[str, Any]) -> str | None:
-    tool_keys = ("gen_ai.tool.name", "gen_ai.tool.call.id")
-    return "TOOL" if any(attributes.get(key) is not None for key in tool_keys) else None
+    return "TOOL" if any(attributes.get(key) is not None for key in TOOL_TYPE_KEYS) else None
 
 
 def _model_type(attributes: Mapping[str, Any]) -> str | None:
@@ -545,15 +669,26 @@ def read_environment(span: Span) -> str:
     return "default"
 
 
+def resource_environment(attributes: Mapping[str, Any]) -> str:
+    """`read_environment` of a span without any environment key of its own."""
+    for key in ENVIRONMENT_KEYS:
+        value = attributes.get(key)
+        if isinstance(value, str) and value:
+            return normalised_environment(value)
+    return "default"
+
+
 def normalised_environment(value: str) -> str:
     """Lowercase, without `langfuse` prefixes, at most 40 of [a-z0-9_-]; else "default"."""
     text = ENVIRONMENT_PREFIX.sub("", value.lower())[:MAX_ENVIRONMENT_LENGTH]
     return text if ENVIRONMENT_PATTERN.fullmatch(text) else "default"
 
 
-def _span_then_resource(span: Span, span_key: str, resource_key: str) -> str | None:
-    found = text_of(span.attributes.get(span_key))
-    return found if found is not None else text_of(span.resource.attributes.get(resource_key))
+def _span_then_resource(
+    attributes: Mapping[str, Any], span_key: str, resource_text: str | None
+) -> str | None:
+    found = text_of(attributes.get(span_key))
+    return found if found is not None else resource_text
 
 
 def read_prompt(attributes: Mapping[str, Any]) -> tuple[str | None, int | None]:
@@ -578,55 +713,161 @@ def prompt_version(value: Any) -> int | None:
 # ── Metadata ──────────────────────────────────────────────────────────────────────────
 
 
-class ResourceMetadata:
-    """The JSON-safe `resourceAttributes` and `scope` metadata of each resource, made once.
-
-    A request's spans share one or a few `Resource` objects; their metadata is made for the
-    first span and the same (read-only) dicts are reused for the others."""
-
-    def __init__(self) -> None:
-        self._made: dict[int, tuple[Resource, dict[str, Any], dict[str, Any]]] = {}
-
-    def of(self, resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
-        made = self._made.get(id(resource))
-        if made is None or made[0] is not resource:
-            scope = {
-                "name": resource.scope_name,
-                "version": resource.scope_version,
-                "attributes": resource.scope_attributes,
-            }
-            made = (resource, jsonable(resource.attributes), jsonable(scope))
-            self._made[id(resource)] = made
-        return made[1], made[2]
-
-
 def observation_metadata(
     span: Span,
     used_keys: frozenset[str],
-    *,
-    python_repr: bool = True,
-    resources: ResourceMetadata | None = None,
+    python_repr: bool,
+    shape: KeyShape,
+    values: ResourceValues,
 ) -> dict[str, Any]:
     """The user's observation metadata, plus resource, scope and (non-SDK) other attributes."""
     attributes = span.attributes
-    resource = span.resource
-    metadata = read_metadata(
-        attributes,
-        OBSERVATION_METADATA_BLOB,
-        OBSERVATION_METADATA_PREFIXES,
-        python_repr=python_repr,
+    converted: dict[str, Any] = (
+        jsonable(
+            merged_metadata(
+                attributes,
+                OBSERVATION_METADATA_BLOB,
+                shape.observation_metadata_keys,
+                python_repr=python_repr,
+            )
+        )
+        if shape.observation_metadata
+        else {}
     )
-    # Placeholders keep each key where it goes; the values come made (and shared) below.
-    metadata["resourceAttributes"] = metadata["scope"] = None
-    if not resource.scope_name.startswith(SDK_SCOPES):
-        metadata["attributes"] = {
-            key: value for key, value in attributes.items() if not _consumed(key, used_keys)
-        }
-    converted: dict[str, Any] = jsonable(metadata)
-    made = (resources or ResourceMetadata()).of(resource)
-    converted["resourceAttributes"], converted["scope"] = made
+    # After the user's keys, or in place of a user key of the same name; made, and shared.
+    converted["resourceAttributes"], converted["scope"] = values.metadata, values.scope_metadata
+    if not values.sdk_scope:
+        unconsumed = {key: attributes[key] for key in shape.unconsumed_keys if key not in used_keys}
+        converted["attributes"] = jsonable(unconsumed, 1)  # as deep as the user's keys' values
     return converted
 
 
-def _consumed(key: str, used_keys: frozenset[str]) -> bool:
-    return key in CONSUMED_KEYS or key in used_keys or key.startswith(CONSUMED_PREFIXES)
+def _consumed(key: str) -> bool:
+    """Whether the mapping reads `key` whatever its value (input and output keys aside)."""
+    return key in CONSUMED_KEYS or key.startswith(CONSUMED_PREFIXES)
+
+
+# ── What a request's spans share ──────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class KeyShape:
+    """What a span's attribute keys alone decide: which readers of `READ_KEYS` have any key
+    to read (the others are not called: their empty values are what they would return), and
+    the keys some readers look for, in the order they take them.
+
+    A request's spans have few distinct key sets: `RequestMemo` works this out once for each.
+    """
+
+    session_keys: tuple[str, ...]  # the session alias keys present, in precedence order
+    user_keys: tuple[str, ...]
+    trace_metadata_keys: tuple[tuple[str, str], ...]  # (key, name) of flattened metadata
+    observation_metadata_keys: tuple[tuple[str, str], ...]
+    unconsumed_keys: tuple[str, ...]  # the catch-all metadata's, less input and output keys
+
+    session: bool
+    user: bool
+    tags: bool
+    trace_metadata: bool
+    trace_values: bool
+    model: bool
+    type: bool
+    input: bool
+    output: bool
+    usage: bool
+    cost: bool
+    parameters: bool
+    prompt: bool
+    name: bool
+    observation_metadata: bool
+    environment: bool
+
+
+def key_shape(keys: Collection[str]) -> KeyShape:
+    """The `KeyShape` of a span whose attribute keys are `keys` (in attribute order)."""
+    return KeyShape(
+        session_keys=tuple(keys_present(keys, SESSION_ALIASES.ranks)),
+        user_keys=tuple(keys_present(keys, USER_ALIASES.ranks)),
+        trace_metadata_keys=flattened_keys(keys, TRACE_METADATA_PREFIXES),
+        observation_metadata_keys=flattened_keys(keys, OBSERVATION_METADATA_PREFIXES),
+        unconsumed_keys=tuple(key for key in keys if not _consumed(key)),
+        **{reader: _reads_any(keys, *reads) for reader, reads in READ_KEYS.items()},
+    )
+
+
+def _reads_any(keys: Collection[str], exact: frozenset[str], prefixes: tuple[str, ...]) -> bool:
+    if not exact.isdisjoint(keys):
+        return True
+    return bool(prefixes) and any(key.startswith(prefixes) for key in keys)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceValues:
+    """What a resource and scope give each span reported under them (read-only, shared)."""
+
+    metadata: dict[str, Any]  # the JSON-safe `resourceAttributes`
+    scope_metadata: dict[str, Any]  # the JSON-safe `scope`
+    sdk_scope: bool  # a Langfuse or Skein SDK's: no catch-all `attributes` metadata
+    legacy_python: bool  # Python SDK ≤ 3.3.0
+    environment: str  # for spans without an environment key of their own
+    release: str | None  # for spans without `langfuse.release`
+    version: str | None  # for spans without `langfuse.version`
+
+
+def resource_values(resource: Resource) -> ResourceValues:
+    scope = {
+        "name": resource.scope_name,
+        "version": resource.scope_version,
+        "attributes": resource.scope_attributes,
+    }
+    attributes = resource.attributes
+    return ResourceValues(
+        metadata=jsonable(attributes),
+        scope_metadata=jsonable(scope),
+        sdk_scope=resource.scope_name.startswith(SDK_SCOPES),
+        legacy_python=is_legacy_python_sdk(resource),
+        environment=resource_environment(attributes),
+        release=text_of(attributes.get("langfuse.release")),
+        version=text_of(attributes.get("service.version")),
+    )
+
+
+class RequestMemo:
+    """What the spans of one request share, worked out once: each resource's values, each
+    attribute key set's shape, and the trace values of spans that carry ids alone.
+
+    A request's spans share one or a few `Resource` objects and key sets, and the spans of a
+    session the same ids; the values made for the first span are reused (read-only, as
+    records are immutable) for the others."""
+
+    def __init__(self) -> None:
+        self._resources: dict[int, tuple[Resource, ResourceValues]] = {}
+        self._shapes: dict[tuple[str, ...], KeyShape] = {}
+        self._traces: dict[TraceIds, TraceAttributes] = {}
+
+    def resource(self, resource: Resource) -> ResourceValues:
+        made = self._resources.get(id(resource))
+        if made is None or made[0] is not resource:
+            made = (resource, resource_values(resource))
+            self._resources[id(resource)] = made
+        return made[1]
+
+    def shape(self, attributes: Mapping[str, Any]) -> KeyShape:
+        keys = tuple(attributes)
+        shape = self._shapes.get(keys)
+        if shape is None:
+            shape = self._shapes[keys] = key_shape(keys)
+        return shape
+
+    def trace_of_ids(self, ids: TraceIds) -> TraceAttributes:
+        """The trace values of a span that carries these ids and no other trace value."""
+        trace = self._traces.get(ids)
+        if trace is None:
+            session_id, session_source, user_id, user_source = ids
+            trace = self._traces[ids] = TraceAttributes(
+                session_id=session_id,
+                session_source=session_source,
+                user_id=user_id,
+                user_source=user_source,
+            )
+        return trace

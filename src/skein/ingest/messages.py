@@ -48,6 +48,35 @@ VERCEL_OUTPUT_KEYS = (
     "ai.response.toolCalls",
     "ai.result.toolCalls",
 )
+INPUT_INDEXED_PREFIXES = ("gen_ai.prompt.", "llm.input_messages.")
+OUTPUT_INDEXED_PREFIXES = ("gen_ai.completion.", "llm.output_messages.")
+# Every attribute key the input (output) rules read, besides the indexed prefixes above and
+# the span's events: a span without any of them has no input (output) to find.
+INPUT_KEYS = frozenset(
+    {
+        "langfuse.observation.input",
+        *VERCEL_INPUT_KEYS,
+        "mlflow.spanInputs",
+        "traceloop.entity.input",
+        "input.value",
+        "gen_ai.input.messages",
+        "gen_ai.system_instructions",
+        "gen_ai.tool.call.arguments",
+    }
+)
+OUTPUT_KEYS = frozenset(
+    {
+        "langfuse.observation.output",
+        "ai.response.text",
+        "ai.response.toolCalls",
+        *VERCEL_OUTPUT_KEYS,
+        "mlflow.spanOutputs",
+        "traceloop.entity.output",
+        "output.value",
+        "gen_ai.output.messages",
+        "gen_ai.tool.call.result",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,13 @@ MODEL_KEYS = (
     "llm.model_name",
     "model",
 )
+GENKIT_SUBTYPE_KEY = "genkit:metadata:subtype"  # "model" makes `genkit:name` the model
+PARAMETER_KEYS = ("langfuse.observation.model.parameters", "llm.invocation_parameters")
+PARAMETER_PREFIXES = ("gen_ai.request.", "llm.invocation_parameters.")
+USAGE_KEY = "langfuse.observation.usage_details"
 USAGE_PREFIXES = ("gen_ai.usage.", "llm.token_count.", "ai.usage.")
+COST_KEY = "langfuse.observation.cost_details"
+COST_TOTAL_KEYS = ("gen_ai.usage.cost", "llm.cost.total")
 # Not token counts, or (Vercel AI 6.x) complements of counts already read: the uncached
 # input and text output tokens are `input` / `output` minus their other parts.
 NOT_USAGE = frozenset(
@@ -94,7 +100,7 @@ def read_model(attributes: Mapping[str, Any]) -> str | None:
     model = first_text(attributes, MODEL_KEYS)
     if model is not None:
         return model
-    if attributes.get("genkit:metadata:subtype") == "model":
+    if attributes.get(GENKIT_SUBTYPE_KEY) == "model":
         return text_of(attributes.get("genkit:name"))
     return None
 
@@ -122,17 +128,17 @@ def is_vercel_aggregate(attributes: Mapping[str, Any], scope_name: str) -> bool:
 
 def read_model_parameters(attributes: Mapping[str, Any]) -> str | None:
     """Explicit parameters, else OpenInference's, else the `gen_ai.request.*` settings."""
-    for key in ("langfuse.observation.model.parameters", "llm.invocation_parameters"):
+    for key in PARAMETER_KEYS:
         if attributes.get(key) is not None:
             return as_text(attributes[key])
-    settings = dict(_suffixed(attributes, ("gen_ai.request.", "llm.invocation_parameters.")))
+    settings = dict(_suffixed(attributes, PARAMETER_PREFIXES))
     settings.pop("model", None)
     return as_text(settings) if settings else None
 
 
 def read_usage(attributes: Mapping[str, Any]) -> dict[str, float]:
     """Explicit `usage_details` if it has any counts, else the normalised generic counters."""
-    explicit = detail_map(attributes.get("langfuse.observation.usage_details"))
+    explicit = detail_map(attributes.get(USAGE_KEY))
     if explicit:
         if OPENAI_USAGE_KEYS.isdisjoint(explicit):
             return explicit
@@ -166,10 +172,10 @@ def _split_out(usage: dict[str, float], whole: str, parts: tuple[str, ...]) -> N
 
 def read_cost(attributes: Mapping[str, Any]) -> dict[str, float]:
     """Explicit `cost_details`, else `gen_ai.usage.cost`, else OpenInference `llm.cost.total`."""
-    explicit = detail_map(attributes.get("langfuse.observation.cost_details"))
+    explicit = detail_map(attributes.get(COST_KEY))
     if explicit:
         return explicit
-    for key in ("gen_ai.usage.cost", "llm.cost.total"):
+    for key in COST_TOTAL_KEYS:
         amount = number(attributes.get(key))
         if amount is not None:
             return {"total": amount}
@@ -225,8 +231,14 @@ def token_counts(usage: Mapping[str, float]) -> tuple[int, int, int]:
     """(input, output, total) tokens: sums of the `input*` and `output*` keys, and `total`."""
     if not usage:
         return 0, 0, 0
-    input_tokens = _tokens(sum(v for k, v in usage.items() if k.startswith("input")))
-    output_tokens = _tokens(sum(v for k, v in usage.items() if k.startswith("output")))
+    input_sum: float = 0
+    output_sum: float = 0
+    for key, amount in usage.items():  # one pass, no generators: this runs for every span
+        if key.startswith("input"):
+            input_sum += amount
+        elif key.startswith("output"):
+            output_sum += amount
+    input_tokens, output_tokens = _tokens(input_sum), _tokens(output_sum)
     total = usage.get("total")
     total_tokens = _tokens(total) if total is not None else input_tokens + output_tokens
     return input_tokens, output_tokens, total_tokens
