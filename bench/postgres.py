@@ -64,7 +64,9 @@ def main() -> None:
     report: dict[str, Any] = {"spans": options.spans, "clients": options.clients}
     try:
         with Server(scratch / "sqlite") as server:
-            report["sqlite, 1 server process with its ingestion workers"] = measure(server, workload, options.repeat)
+            report["sqlite, 1 server process with its ingestion workers"] = measure(
+                server, workload, options.repeat
+            )
         database = start_server(PG_OPTIONS)
         assert database is not None, "PostgreSQL is not installed"
         try:
