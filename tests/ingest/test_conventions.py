@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -20,9 +21,9 @@ from skein.ingest.conventions import (
     flattened_keys,
     jsonable,
     keys_present,
+    merged_metadata,
     parse_json,
     read_id,
-    read_metadata,
     read_public,
     read_tags,
     tag_list,
@@ -61,6 +62,14 @@ USER_ORDER = [
     *[prefix + name for prefix in PREFIXES for name in USER_NAMES],
 ]
 BLOBS = ["langfuse.trace.metadata", "langfuse.observation.metadata", "metadata"]
+
+
+def read_metadata(
+    attributes: Mapping[str, Any], blob_key: str, prefixes: tuple[str, ...], **options: bool
+) -> dict[str, Any]:
+    """A span's metadata as the mapping reads it: the blob merged with the flattened keys."""
+    flattened = flattened_keys(attributes, prefixes)
+    return merged_metadata(attributes, blob_key, flattened, **options)
 
 
 def quoted(text: str) -> str:

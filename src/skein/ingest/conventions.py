@@ -372,21 +372,6 @@ def _tag_text(value: Any) -> str:
     return clean_text(value) if isinstance(value, str) else to_json(value)
 
 
-def read_metadata(
-    attributes: Mapping[str, Any],
-    blob_key: str,
-    prefixes: tuple[str, ...],
-    *,
-    python_repr: bool = True,
-) -> dict[str, Any]:
-    """A metadata blob's entries merged with the flattened `prefix<k>` keys, values decoded.
-
-    A blob that is not an object is kept whole under the key "metadata".
-    """
-    flattened = flattened_keys(attributes, prefixes)
-    return merged_metadata(attributes, blob_key, flattened, python_repr=python_repr)
-
-
 def flattened_keys(keys: Iterable[str], prefixes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(key, name) of every `prefix<name>` key, prefix by prefix: the order they merge in."""
     # One pass finds the (usually no) flattened keys; they are then taken prefix by prefix.
@@ -406,7 +391,9 @@ def merged_metadata(
     *,
     python_repr: bool = True,
 ) -> dict[str, Any]:
-    """`read_metadata` with its `flattened_keys` worked out before."""
+    """A metadata blob's entries merged with the `flattened` (key, name) entries (from
+    `flattened_keys`), values decoded. A blob that is not an object is kept whole under the
+    key "metadata"."""
     metadata: dict[str, Any] = {}
     if blob_key in attributes:
         blob = decode_value(attributes[blob_key], python_repr=python_repr)

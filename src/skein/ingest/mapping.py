@@ -405,17 +405,10 @@ def completion_start_ns(value: Any) -> int | None:
 # ── Trace-level values ────────────────────────────────────────────────────────────────
 
 
-def trace_attributes(
-    span: Span, *, python_repr: bool = True
-) -> tuple[TraceAttributes, list[IdProblem]]:
-    """The trace-level values this span carries, and the unusable ids it passed over."""
-    memo = RequestMemo()
-    return _trace_attributes(span.attributes, python_repr, memo.shape(span.attributes), memo)
-
-
 def _trace_attributes(
     attributes: Mapping[str, Any], python_repr: bool, shape: KeyShape, memo: RequestMemo
 ) -> tuple[TraceAttributes, list[IdProblem]]:
+    """The trace-level values a span carries, and the unusable ids it passed over."""
     session_id, session_source, session_problems = (
         find_id(attributes, SESSION_ALIASES, shape.session_keys) if shape.session else NO_ID_FOUND
     )
