@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 from skein.store.sqlite import SQLiteStore
@@ -70,3 +72,73 @@ def test_a_store_write_reaches_the_database_file_soon_after_it_commits(tmp_path:
         assert wait_for_size(path, wanted) >= wanted
         with sqlite3.connect(path) as connection:
             assert connection.execute("SELECT count(*) FROM observations").fetchone() == (50,)
+
+
+class CommitFirst:
+    """A writers' lock that lets one more commit in just before the checkpointer takes it,
+    as if committed while the checkpointer's first pass was copying."""
+
+    def __init__(self, writer: sqlite3.Connection) -> None:
+        self._writer = writer
+        self._lock = threading.Lock()
+        self.taken = 0
+
+    def __enter__(self) -> None:
+        commit(self._writer)
+        self._lock.acquire()
+        self.taken += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+def commit(writer: sqlite3.Connection) -> None:
+    writer.execute("INSERT INTO t VALUES (?)", ("row" * 500,))
+
+
+def open_table(path: Path, commits: int) -> sqlite3.Connection:
+    writer = open_wal(path)
+    writer.execute("CREATE TABLE t (x TEXT)")
+    for _ in range(commits):
+        commit(writer)
+    return writer
+
+
+def wal_frames(path: Path) -> int:
+    """Frames in the WAL since it last started over (a PASSIVE checkpoint's second figure)."""
+    with closing(open_wal(path)) as connection:
+        return int(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+
+
+def test_a_checkpoint_catches_up_holding_the_writers_lock_so_the_wal_starts_over(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite"
+    writer = open_table(path, commits=100)
+    lock = CommitFirst(writer)
+    checkpointer = Checkpointer(lambda: open_wal(path), lock)
+    try:
+        busy, frames, copied = checkpointer.checkpoint() or (None, None, None)
+        assert lock.taken == 1
+        assert (busy, copied) == (0, frames)  # with the commit let in before the second pass
+        commit(writer)
+        assert wal_frames(path) == 1  # that commit's one page, at the WAL's start
+    finally:
+        checkpointer.close()
+        writer.close()
+
+
+def test_no_second_pass_when_nothing_was_committed_since_the_last_catch_up(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite"
+    writer = open_table(path, commits=1)
+    lock = CommitFirst(writer)
+    checkpointer = Checkpointer(lambda: open_wal(path), lock)
+    try:
+        first = checkpointer.checkpoint()
+        assert checkpointer.checkpoint() == first
+        assert lock.taken == 1
+    finally:
+        checkpointer.close()
+        writer.close()

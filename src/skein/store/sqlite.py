@@ -291,7 +291,9 @@ class SQLiteStore(SharedStore):
             self._write_lock.close()
             raise
         self._readers = _ReaderPool(lambda: _open_connection(path, READER_PRAGMAS))
-        self._checkpointer = Checkpointer(lambda: _open_connection(path, CHECKPOINT_PRAGMAS))
+        self._checkpointer = Checkpointer(
+            lambda: _open_connection(path, CHECKPOINT_PRAGMAS), self._write_lock
+        )
         self._prepared = PreparedBatches()
         self._open = True
 
@@ -302,10 +304,10 @@ class SQLiteStore(SharedStore):
 
         Closing twice is harmless.
         """
+        self._checkpointer.close()  # first: it may be waiting for the write lock
         with self._write_lock:
             if self._open:
                 self._open = False
-                self._checkpointer.close()
                 try:
                     self._writer.execute(OPTIMIZE)
                 finally:
