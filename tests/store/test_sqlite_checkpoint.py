@@ -142,3 +142,16 @@ def test_no_second_pass_when_nothing_was_committed_since_the_last_catch_up(
     finally:
         checkpointer.close()
         writer.close()
+
+
+def checkpoint_threads() -> int:
+    return sum(thread.name == "skein-checkpoint" for thread in threading.enumerate())
+
+
+def test_a_store_opened_without_checkpoints_leaves_them_to_another(tmp_path: Path) -> None:
+    before = checkpoint_threads()
+    with SQLiteStore(str(tmp_path / "skein.db"), checkpoints=False) as store:
+        store.write([make_batch(make_observation())])
+        assert checkpoint_threads() == before
+    with SQLiteStore(str(tmp_path / "skein.db")):
+        assert checkpoint_threads() == before + 1

@@ -266,8 +266,13 @@ def _start_worker(settings: Settings, server_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=settings.log_level.upper())
+    # The server's own store checkpoints SQLite's WAL for every writer: with one
+    # checkpointer, checkpoints stay `sqlite_checkpoint.MIN_GAP_S` apart however many write.
     store = open_store(
-        settings.resolved_database_url(), pool_size=settings.database_pool_size, migrate=False
+        settings.resolved_database_url(),
+        pool_size=settings.database_pool_size,
+        migrate=False,
+        checkpoints=False,
     )
     Finalize(store, store.close, exitpriority=10)
     prices = PriceCache(store, builtin_prices())

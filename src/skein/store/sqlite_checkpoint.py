@@ -12,19 +12,21 @@ to `journal_size_limit`). When the store closes, SQLite checkpoints what is left
 Under a steady stream of commits a PASSIVE checkpoint never catches up: it copies the frames
 that were there when it began, and by the time it is done, more have been appended. The WAL
 then never starts over and grows for as long as the stream lasts (12.8 GB while a million
-spans were ingested into a 4 GB database), every frame lands on a newly allocated block, and
-the pages the commits read back sit ever deeper in it. So after each PASSIVE checkpoint that
-copied anything, a second one runs holding the writers' lock (`writers_lock`): it copies
-only what was appended during the first, while no commit can add more, and leaves the WAL
-fully copied for the next commit to start over.
+spans were ingested into a 4 GB database), and every frame lands on a newly allocated block.
+So a checkpoint makes passes while each still copies more than `CATCH_UP_FRAMES` (at most
+`MAX_PASSES`), then one last pass holding the writers' lock (`writers_lock`): it copies what
+was appended during the pass before, while no commit can add more, and leaves the WAL fully
+copied for the next commit to start over. At a million stored spans on 2 cores, that last
+pass holds the writers up for ~0.1 s a round.
 
-Checkpoints are at least `MIN_GAP_S` apart. A checkpoint copies each page once however many
-commits rewrote it since the last one, and syncs the database once: one checkpoint after
-every commit cost 18 µs of CPU per span ingested at 100k spans, one per half second 7 µs;
-at a million stored spans, where a commit dirties several pages per span, two seconds
-instead of a half cut the ingest CPU per span from ~222 to ~189 µs together with the larger
-`journal_size_limit` (bench/RESULTS.md). The WAL then holds up to two seconds of writes,
-a few hundred megabytes at the benchmark's rate; a restart after a crash reads it once.
+Checkpoints are at least `MIN_GAP_S` apart, and one store per database runs them (the
+ingestion workers' stores do not: `checkpoints=False`), so the gap holds however many
+processes write. A checkpoint copies each page once however many commits rewrote it since
+the last one, and syncs the database once: one checkpoint after every commit cost 18 µs of
+CPU per span ingested at 100k spans, one per half second 7 µs; at a million stored spans,
+where a commit dirties several pages per span, the longer the round the more of those pages
+are shared (bench/RESULTS.md). The WAL then holds a round of writes, a few hundred megabytes
+at the benchmark's rate; a restart after a crash reads it once.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
 INTERVAL_S = 1.0
 # The least time from one checkpoint to the next, however often writes wake the thread.
 MIN_GAP_S = 2.0
+# Passes without the writers' lock go on while each copies more than this many frames (the
+# last pass, holding it, copies what the one before left), up to MAX_PASSES in all.
+CATCH_UP_FRAMES = 1000
+MAX_PASSES = 5
 
 
 # What a checkpoint reports: (1 if it could not finish, frames in the WAL, frames copied).
@@ -93,19 +99,29 @@ class Checkpointer:
         a `writers_lock`, one holding it for what was committed meanwhile: the progress of
         the last one, None on error."""
         started = time.monotonic()
-        progress = self._passive()
+        progress, passes = self._passive(), 1
+        copied = 0  # frames copied by the passes before the last
+        while (
+            progress is not None
+            and self._behind(progress)
+            and progress[2] - copied > CATCH_UP_FRAMES
+            and passes < MAX_PASSES
+        ):
+            copied = progress[2]
+            progress, passes = self._passive(), passes + 1
         writers_lock = self._writers_lock
         if writers_lock is None or progress is None or not self._behind(progress):
             return progress
-        first = time.monotonic()
+        unlocked = time.monotonic()
         with writers_lock:
             locked = time.monotonic()
             caught_up = self._passive()
         self._caught_up = caught_up
         logger.debug(
-            "checkpoint: %d frames in %.3f s, then the rest in %.3f s holding the writers' "
-            "lock (%.3f s to get it): %s",
-            progress[2], first - started, time.monotonic() - locked, locked - first, caught_up,
+            "checkpoint: %d frames in %d passes, %.3f s; then the rest in %.3f s holding the "
+            "writers' lock (%.3f s to get it): %s",
+            progress[2], passes, unlocked - started, time.monotonic() - locked,
+            locked - unlocked, caught_up,
         )  # fmt: skip
         return caught_up
 
