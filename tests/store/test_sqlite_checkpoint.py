@@ -10,7 +10,8 @@ import random
 import sqlite3
 import threading
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from skein.store.sqlite import SQLiteStore
@@ -83,8 +84,11 @@ class CommitFirst:
         self._lock = threading.Lock()
         self.taken = 0
 
-    def __enter__(self) -> None:
+    def commit(self) -> None:
         commit(self._writer)
+
+    def __enter__(self) -> None:
+        self.commit()
         self._lock.acquire()
         self.taken += 1
 
@@ -110,38 +114,38 @@ def wal_frames(path: Path) -> int:
         return int(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
 
 
+@contextmanager
+def catching_up(path: Path, commits: int) -> Iterator[tuple[Checkpointer, CommitFirst]]:
+    """A checkpointer on a table of `commits` commits, with a `CommitFirst` writers' lock."""
+    writer = open_table(path, commits)
+    lock = CommitFirst(writer)
+    checkpointer = Checkpointer(lambda: open_wal(path), lock)
+    try:
+        yield checkpointer, lock
+    finally:
+        checkpointer.close()
+        writer.close()
+
+
 def test_a_checkpoint_catches_up_holding_the_writers_lock_so_the_wal_starts_over(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "db.sqlite"
-    writer = open_table(path, commits=100)
-    lock = CommitFirst(writer)
-    checkpointer = Checkpointer(lambda: open_wal(path), lock)
-    try:
+    with catching_up(path, commits=100) as (checkpointer, lock):
         busy, frames, copied = checkpointer.checkpoint() or (None, None, None)
         assert lock.taken == 1
         assert (busy, copied) == (0, frames)  # with the commit let in before the second pass
-        commit(writer)
+        lock.commit()
         assert wal_frames(path) == 1  # that commit's one page, at the WAL's start
-    finally:
-        checkpointer.close()
-        writer.close()
 
 
 def test_no_second_pass_when_nothing_was_committed_since_the_last_catch_up(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "db.sqlite"
-    writer = open_table(path, commits=1)
-    lock = CommitFirst(writer)
-    checkpointer = Checkpointer(lambda: open_wal(path), lock)
-    try:
+    with catching_up(tmp_path / "db.sqlite", commits=1) as (checkpointer, lock):
         first = checkpointer.checkpoint()
         assert checkpointer.checkpoint() == first
         assert lock.taken == 1
-    finally:
-        checkpointer.close()
-        writer.close()
 
 
 def checkpoint_threads() -> int:

@@ -95,20 +95,11 @@ class Checkpointer:
             self._stopped.wait(MIN_GAP_S)  # writes meanwhile set `_wake` for the next round
 
     def checkpoint(self) -> Progress | None:
-        """A PASSIVE checkpoint while commits go on, then, if it copied anything and there is
-        a `writers_lock`, one holding it for what was committed meanwhile: the progress of
-        the last one, None on error."""
+        """PASSIVE checkpoints while commits go on (`_unlocked_passes`), then, if they copied
+        anything and there is a `writers_lock`, one holding it for what was committed
+        meanwhile: the progress of the last one, None on error."""
         started = time.monotonic()
-        progress, passes = self._passive(), 1
-        copied = 0  # frames copied by the passes before the last
-        while (
-            progress is not None
-            and self._behind(progress)
-            and progress[2] - copied > CATCH_UP_FRAMES
-            and passes < MAX_PASSES
-        ):
-            copied = progress[2]
-            progress, passes = self._passive(), passes + 1
+        progress, passes = self._unlocked_passes()
         writers_lock = self._writers_lock
         if writers_lock is None or progress is None or not self._behind(progress):
             return progress
@@ -124,6 +115,21 @@ class Checkpointer:
             locked - unlocked, caught_up,
         )  # fmt: skip
         return caught_up
+
+    def _unlocked_passes(self) -> tuple[Progress | None, int]:
+        """Passes while each still copies more than `CATCH_UP_FRAMES` (at most `MAX_PASSES`):
+        the last one's progress, and how many there were."""
+        progress, passes = self._passive(), 1
+        copied = 0  # frames copied by the passes before the last
+        while (
+            progress is not None
+            and self._behind(progress)
+            and progress[2] - copied > CATCH_UP_FRAMES
+            and passes < MAX_PASSES
+        ):
+            copied = progress[2]
+            progress, passes = self._passive(), passes + 1
+        return progress, passes
 
     def _behind(self, progress: Progress) -> bool:
         """Whether a catching-up pass is called for after a first pass that made `progress`:
