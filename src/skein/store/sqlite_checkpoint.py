@@ -23,10 +23,10 @@ Checkpoints are at least `MIN_GAP_S` apart, and one store per database runs them
 ingestion workers' stores do not: `checkpoints=False`), so the gap holds however many
 processes write. A checkpoint copies each page once however many commits rewrote it since
 the last one, and syncs the database once: one checkpoint after every commit cost 18 µs of
-CPU per span ingested at 100k spans, one per half second 7 µs; at a million stored spans,
-where a commit dirties several pages per span, the longer the round the more of those pages
-are shared (bench/RESULTS.md). The WAL then holds a round of writes, a few hundred megabytes
-at the benchmark's rate; a restart after a crash reads it once.
+CPU per span ingested at 100k spans, one per half second 7 µs. Longer rounds did not pay at
+a million stored spans: with rounds 2 s apart instead of 1, ingesting a million spans used
+~10% more CPU and went ~10% slower (bench/RESULTS.md). The WAL holds a round of writes, a few
+hundred megabytes at the benchmark's rate; a restart after a crash reads it once.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
 # How often the thread checkpoints when no write wakes it (seconds).
 INTERVAL_S = 1.0
 # The least time from one checkpoint to the next, however often writes wake the thread.
-MIN_GAP_S = 2.0
+MIN_GAP_S = 1.0
 # Passes without the writers' lock go on while each copies more than this many frames (the
 # last pass, holding it, copies what the one before left), up to MAX_PASSES in all.
 CATCH_UP_FRAMES = 1000
