@@ -32,6 +32,7 @@ from skein.app import create_app
 from skein.store import open_store
 from skein.store.base import Store
 from tests.otlp_bodies import BASE_NS, SpanSpec, json_body, protobuf_body
+from tests.postgres_server import PostgresServer
 from tests.test_app import PROTOBUF, auth, make_settings, project_of
 
 OTLP = "/api/public/otel/v1/traces"
@@ -40,16 +41,33 @@ SECONDS_PER_REQUEST = 5.0
 ATTRIBUTE_LIMIT = 100_000
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Store]]:
-    data_dir: Path = tmp_path_factory.mktemp("bad-input")
-    settings_ = make_settings(data_dir, max_attribute_chars=ATTRIBUTE_LIMIT)
+Served = tuple[TestClient, Store]
+
+
+def serve(data_dir: Path, **overrides: Any) -> Iterator[Served]:
+    settings_ = make_settings(data_dir, max_attribute_chars=ATTRIBUTE_LIMIT, **overrides)
     store = open_store(settings_.resolved_database_url())
     try:
         with TestClient(create_app(settings_, store)) as client:
             yield client, store
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield from serve(tmp_path_factory.mktemp("bad-input"))
+
+
+@pytest.fixture(scope="module")
+def served_on_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> Iterator[Served]:
+    url = postgres_server.create_database()
+    try:
+        yield from serve(tmp_path_factory.mktemp("bad-input-pg"), database_url=url)
+    finally:
+        postgres_server.release_database(url)
 
 
 def post(client: TestClient, body: bytes, content_type: str = PROTOBUF, **headers: str) -> Any:
@@ -114,6 +132,11 @@ def assign(field: str, value: Any) -> Mutation:
     return mutate
 
 
+def nuls(span: Any) -> None:
+    span.name = "tool\x00call"
+    span.attributes.add(key="input.value").value.string_value = "before\x00after"
+
+
 BAD_SPANS: dict[str, tuple[Mutation, str]] = {
     # name: (how the middle span is spoiled, "rejected" | "kept" | "refused": whole body 400)
     "trace id of 15 bytes": (assign("trace_id", b"\x01" * 15), "rejected"),
@@ -132,6 +155,7 @@ BAD_SPANS: dict[str, tuple[Mutation, str]] = {
     "attributes nested 20 deep": (set_value("deep", nested(20)), "kept"),
     "attributes nested 200 deep": (set_value("deep", nested(200)), "refused"),
     "a very long name": (assign("name", "n" * 300_000), "kept"),
+    "NUL characters in the name and the input": (nuls, "kept"),  # PostgreSQL text has no NUL
 }
 
 
@@ -147,8 +171,17 @@ def three_spans(trace_number: int, spoil: Mutation) -> tuple[bytes, str, list[st
 
 @pytest.mark.parametrize("case", sorted(BAD_SPANS))
 def test_a_bad_span_is_answered_clearly_and_its_neighbours_are_kept(
-    served: tuple[TestClient, Store], case: str
+    served: Served, case: str
 ) -> None:
+    assert_bad_span_answered_and_neighbours_kept(served, case)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPANS))
+def test_on_postgresql_too(served_on_postgresql: Served, case: str) -> None:
+    assert_bad_span_answered_and_neighbours_kept(served_on_postgresql, case)
+
+
+def assert_bad_span_answered_and_neighbours_kept(served: Served, case: str) -> None:
     client, store = served
     spoil, outcome = BAD_SPANS[case]
     body, trace_id, good_ids = three_spans(sorted(BAD_SPANS).index(case) + 1, spoil)

@@ -105,3 +105,18 @@ def test_copying_again_adds_nothing(sqlite_path: str, postgres_url: str) -> None
 
     assert read(postgres_url) == read(f"sqlite:///{sqlite_path}")
     assert again.rows == copy_database(sqlite_path, postgres_url).rows
+
+
+def test_text_holding_nul_is_copied_with_the_replacement_character(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    path = str(tmp_path / "nul.db")
+    store = open_store(f"sqlite:///{path}")
+    store.create_project("main", PROJECT_ID)
+    store.write([MappedBatch(PROJECT_ID, (make_full_observation(name="a\x00b"),))])
+    store.close()
+
+    copy_database(path, postgres_url)
+
+    [trace] = read(postgres_url)["observations"].values()
+    assert [observation.name for observation in trace] == ["a\ufffdb"]

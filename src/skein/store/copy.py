@@ -27,6 +27,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from skein.store.postgres import PostgresStore
+from skein.store.postgres_text import store_nul_free_text
 from skein.store.sqlite import SQLiteStore
 from skein.store.sqlite_text import unpack
 
@@ -98,6 +99,7 @@ def copy_database(
     source = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
     try:
         with psycopg.connect(postgres_url) as target:
+            store_nul_free_text(target)
             target.execute(CREATE_PROGRESS)
             target.commit()
             plans = [_plan(source, target, name) for name in _tables(source, target)]

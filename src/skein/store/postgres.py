@@ -63,6 +63,7 @@ from skein.store.migrations import (
     pending_migrations,
 )
 from skein.store.postgres_locks import MIGRATION_LOCK_KEY
+from skein.store.postgres_text import nul_free, store_nul_free_text
 from skein.store.rows import (
     OBSERVATION_COLUMNS,
     SESSION_COLUMNS,
@@ -171,6 +172,7 @@ class PostgresStore(SharedStore):
             max_size=max(1, pool_size),
             kwargs={"application_name": APPLICATION_NAME, "autocommit": True},
             timeout=POOL_TIMEOUT_SECONDS,
+            configure=store_nul_free_text,
             open=True,
             name="skein",
         )
@@ -211,7 +213,8 @@ class PostgresStore(SharedStore):
         if not any(batch.size or batch.warnings for batch in batches):
             return
         now_ns = time.time_ns()
-        self._transaction(lambda c: postgres_write.write_batches(c, batches, now_ns))
+        stored = [nul_free(batch) for batch in batches]  # folded as PostgreSQL will hold them
+        self._transaction(lambda c: postgres_write.write_batches(c, stored, now_ns))
 
     # Queries (SQL in skein.store.postgres_queries)
 
