@@ -16,9 +16,11 @@ from starlette.testclient import TestClient
 
 from skein.app import create_app
 from skein.errors import error_body
+from skein.ingest.guards import truncation_marker
 from skein.prices import builtin_prices
 from skein.settings import Settings
 from skein.store import open_store
+from skein.store.base import Store
 from tests.api.factories import PUBLIC_A, SECRET_A, Api, basic_auth, running_api
 from tests.otlp_bodies import SpanSpec, protobuf_body
 
@@ -123,13 +125,13 @@ def test_a_body_in_a_bad_encoding_is_refused(api: Api, encoding: str, status: in
 
 
 @contextlib.contextmanager
-def small_api(tmp_path: Path, max_body_bytes: int) -> Iterator[TestClient]:
+def small_api(tmp_path: Path, **limits: int) -> Iterator[tuple[TestClient, Store]]:
     settings = Settings(data_dir=tmp_path, init_public_key=PUBLIC_A, init_secret_key=SECRET_A,
-                        max_body_bytes=max_body_bytes)  # fmt: skip
+                        **limits)  # fmt: skip
     store = open_store(settings.resolved_database_url())
     try:
         with TestClient(create_app(settings, store)) as client:
-            yield client
+            yield client, store
     finally:
         store.close()
 
@@ -137,10 +139,51 @@ def small_api(tmp_path: Path, max_body_bytes: int) -> Iterator[TestClient]:
 def test_a_batch_over_the_body_limit_gets_413(tmp_path: Path) -> None:
     batch = {"batch": [event(f"e{i}", "span-create", id=f"o{i}") for i in range(20)]}
     content = json.dumps(batch).encode()
-    with small_api(tmp_path, max_body_bytes=len(content) - 1) as client:
+    with small_api(tmp_path, max_body_bytes=len(content) - 1) as (client, _):
         response = client.post(INGESTION, content=content, headers=basic_auth(PUBLIC_A, SECRET_A))
 
     assert_error(response, 413)
+
+
+def test_values_over_the_attribute_limit_are_cut_with_a_warning_and_the_rest_kept(
+    tmp_path: Path,
+) -> None:
+    batch = [
+        event("e1", "trace-create", id="t1", sessionId="s1", input="i" * 500),
+        event(
+            "e2",
+            "generation-create",
+            id="g1",
+            traceId="t1",
+            output="o" * 300,
+            metadata={"deep": {"text": "m" * 200}},
+            model="gpt-4o",
+        ),
+        event("e3", "span-create", id="o2", traceId="t1", name="short", input="fits"),
+    ]
+    with small_api(tmp_path, max_attribute_chars=100) as (client, store):
+        response = client.post(
+            INGESTION, json={"batch": batch}, headers=basic_auth(PUBLIC_A, SECRET_A)
+        )
+        [project] = store.list_projects()
+        detail = store.get_trace_detail(project.id, "t1")
+        trace_io = store.get_trace_io(project.id, ["t1"])["t1"]
+        warnings = store.list_warnings(project.id, "t1")
+
+    assert response.status_code == 207 and len(response.json()["successes"]) == 3
+    assert detail is not None
+    generation, span = sorted(detail.observations, key=lambda o: o.id)
+    assert generation.output == "o" * 100 + truncation_marker(300)
+    assert generation.metadata["deep"] == {"text": "m" * 100 + truncation_marker(200)}
+    assert (generation.model, span.name, span.input) == ("gpt-4o", "short", "fits")
+    assert (detail.trace.session_id, trace_io.input) == ("s1", "i" * 100 + truncation_marker(500))
+    cut = [(w.warning.span_id or "", w.warning.message.split(" was")[0]) for w in warnings]
+    assert {w.warning.code for w in warnings} == {"attribute_truncated"}
+    assert sorted(cut) == [
+        ("", "field 'input'"),
+        ("g1", "field 'metadata'"),
+        ("g1", "field 'output'"),
+    ]
 
 
 # -- Cost from prices ------------------------------------------------------------------------

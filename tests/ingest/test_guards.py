@@ -8,11 +8,12 @@ from hypothesis import strategies as st
 from skein.ingest.guards import (
     TRUNCATED_CODE,
     cap_attributes,
+    cap_patches,
     drop_foreign_spans,
     truncation_marker,
 )
 from skein.ingest.mapping import IngestContext, map_request
-from skein.records import DecodedRequest, IngestWarning, RejectedSpan
+from skein.records import DecodedRequest, EventPatch, IngestWarning, RejectedSpan
 from tests.factories import make_event, make_resource, make_span
 
 LIMIT = 20
@@ -253,3 +254,22 @@ def test_a_request_is_left_alone_exactly_when_no_value_anywhere_is_too_long(
         assert longest(dict(span.resource.scope_attributes)) <= limit + len(
             truncation_marker(10**6)
         )
+
+
+def test_batch_event_patches_with_nothing_long_are_returned_as_they_are() -> None:
+    patch = EventPatch(
+        "observation", "o1", "e1", 1, False, {"input": "x" * 10, "usage": {"input": 3}}
+    )
+
+    capped, warnings = cap_patches([patch], 10)
+
+    assert capped[0] is patch and warnings == ()
+
+
+def test_a_long_batch_value_is_cut_and_named_in_a_warning_on_its_trace() -> None:
+    patch = EventPatch("observation", "o1", "e1", 1, True, {"trace_id": "t1", "tags": ["y" * 11]})
+
+    [capped], [warning] = cap_patches([patch], 10)
+
+    assert capped.values == {"trace_id": "t1", "tags": ["y" * 10 + truncation_marker(11)]}
+    assert (warning.trace_id, warning.span_id, warning.code) == ("t1", "o1", "attribute_truncated")

@@ -8,7 +8,9 @@ writer with the project's prices, and answer once it is committed:
          "errors": [{"id", "status": 400, "message", "error"}]}
 
 A body that is not `{"batch": [...]}` JSON is a 400; gzip and deflate bodies are decompressed
-(bounded by the decoded-size limit, like OTLP).
+(bounded by the decoded-size limit, like OTLP). String values longer than
+`max_attribute_chars` are cut and marked, with a warning each, as OTLP attributes are
+(`skein.ingest.guards.cap_patches`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from skein.errors import BadRequest
+from skein.ingest.guards import cap_patches
 from skein.ingest.langfuse import IngestionBatch, read_batch
 from skein.ingest.otlp import decompress_body
 from skein.ingest.receiver import read_body
@@ -44,7 +48,8 @@ async def ingest_batch(request: Request) -> JSONResponse:
         request.headers.get("content-encoding"),
         limit=services.settings.max_decoded_bytes,
     )
-    read = await run_in_threadpool(_read, body, time.time_ns())
+    limit = services.settings.max_attribute_chars
+    read = await run_in_threadpool(_read, body, time.time_ns(), limit)
     if read.patches or read.scores or read.warnings:
         book = await run_in_threadpool(services.prices.book, project_id)
         rule_keys = await run_in_threadpool(services.session_rules.keys, project_id)
@@ -68,5 +73,8 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(f"the body is not JSON: {error}") from None
 
 
-def _read(body: bytes, received_ns: int) -> IngestionBatch:
-    return read_batch(parse_json(body), received_ns=received_ns)
+def _read(body: bytes, received_ns: int, limit: int) -> IngestionBatch:
+    """The batch's events, values longer than `limit` cut (with a warning each)."""
+    read = read_batch(parse_json(body), received_ns=received_ns)
+    patches, cut = cap_patches(read.patches, limit)
+    return replace(read, patches=patches, warnings=read.warnings + cut) if cut else read

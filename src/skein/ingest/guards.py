@@ -7,21 +7,25 @@
 - `cap_attributes`: a string (or bytes) attribute value longer than the limit is cut to the
   limit and marked; the span is kept and a warning names the attribute. This applies to span,
   event, resource and scope attributes, at any depth of arrays and maps.
+- `cap_patches`: the same for the values of Langfuse batch events (`/api/public/ingestion`):
+  input, output, names, and metadata at any depth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import length_hint
 from typing import Any
 
+from skein.ingest.langfuse import TRACE_KIND
 from skein.ingest.mapping import request_indexes
 from skein.records import (
     Attributes,
     AttributeValue,
     DecodedRequest,
+    EventPatch,
     IngestWarning,
     RejectedSpan,
     Resource,
@@ -182,3 +186,28 @@ def _request_values(decoded: DecodedRequest) -> list[AttributeValue]:
     maps += [resource.attributes for resource in resources]
     maps += [resource.scope_attributes for resource in resources]
     return list(chain.from_iterable([attributes.values() for attributes in maps]))
+
+
+def cap_patches(
+    patches: Sequence[EventPatch], limit: int
+) -> tuple[tuple[EventPatch, ...], tuple[IngestWarning, ...]]:
+    """The batch events' patches with every string value longer than `limit` cut, and one
+    warning per field cut (on the trace, and the observation when the patch is one's)."""
+    capper = _Capper(limit)
+    capped = tuple(_capped_patch(capper, patch) for patch in patches)
+    return capped, tuple(capper.warnings)
+
+
+def _capped_patch(capper: _Capper, patch: EventPatch) -> EventPatch:
+    cut: list[str] = []
+    values = capper.attributes(patch.values, cut)
+    if not cut:
+        return patch
+    if patch.kind == TRACE_KIND:
+        trace_id, span_id = patch.target_id, None
+    else:
+        trace_id, span_id = str(patch.values.get("trace_id") or ""), patch.target_id
+    for key in cut:
+        message = f"field {key!r} was longer than {capper.limit} characters; it was cut"
+        capper.warnings.append(IngestWarning(trace_id, span_id, TRUNCATED_CODE, message))
+    return replace(patch, values=values)
