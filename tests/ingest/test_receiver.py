@@ -3,7 +3,6 @@ project's key, oversized attribute values, and the answer when the writer falls 
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import threading
 import time
@@ -18,13 +17,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
-from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from skein.app import create_app
-from skein.errors import RequestTimeout
 from skein.ingest.guards import TRUNCATED_CODE
-from skein.ingest.receiver import read_body
 from skein.records import MappedBatch
 from skein.store.base import Store
 from tests.otlp_bodies import SpanSpec, any_value, protobuf_body
@@ -50,41 +46,6 @@ def partial_success(response: Any) -> tuple[int, str]:
 
 
 # -- Body read timeout ----------------------------------------------------------------------------
-
-
-def request_whose_body_stalls(after: bytes) -> Request:
-    """A request that sends `after` and then nothing more, forever."""
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": after, "more_body": True}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    scope = {"type": "http", "method": "POST", "path": OTLP, "headers": [], "query_string": b""}
-    return Request(scope, receive)
-
-
-def test_a_body_that_stops_arriving_times_out_with_408() -> None:
-    started = time.monotonic()
-    with pytest.raises(RequestTimeout) as raised:
-        asyncio.run(read_body(request_whose_body_stalls(b"abc"), 1000, timeout_seconds=0.2))
-    assert time.monotonic() - started < 2
-    assert raised.value.status == 408 and "0.2 seconds" in raised.value.message
-
-
-def test_a_body_that_arrives_in_time_is_read_whole() -> None:
-    chunks = [b"ab", b"cd", b""]
-
-    async def receive() -> dict[str, Any]:
-        chunk = chunks.pop(0)
-        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
-
-    scope = {"type": "http", "method": "POST", "path": OTLP, "headers": [], "query_string": b""}
-    assert asyncio.run(read_body(Request(scope, receive), 100, timeout_seconds=5)) == b"abcd"
 
 
 # -- Spans for another project's key ---------------------------------------------------------------

@@ -41,12 +41,18 @@ def connect(server: ServerProcess) -> socket.socket:
     return connection
 
 
-def stalled_post(server: ServerProcess, sent: bytes = b"\x0a\x00") -> socket.socket:
-    """A POST that promises 1000 body bytes and sends only `sent`."""
+def stalled_post(
+    server: ServerProcess,
+    sent: bytes = b"\x0a\x00",
+    path: str = OTLP,
+    content_type: str = "application/x-protobuf",
+    method: str = "POST",
+) -> socket.socket:
+    """A request that promises 1000 body bytes and sends only `sent`."""
     token = base64.b64encode(f"{PUBLIC_KEY}:{SECRET_KEY}".encode()).decode()
     head = (
-        f"POST {OTLP} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {token}\r\n"
-        "Content-Type: application/x-protobuf\r\nContent-Length: 1000\r\n\r\n"
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {token}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: 1000\r\n\r\n"
     )
     connection = connect(server)
     connection.sendall(head.encode() + sent)
@@ -73,6 +79,25 @@ def test_a_body_that_stalls_gets_408_in_the_error_shape(server: ServerProcess) -
     error = json.loads(body)
     assert error["error"]["code"] == "request_timeout" and error["message"]
     assert BODY_TIMEOUT_SECONDS <= elapsed < BODY_TIMEOUT_SECONDS + 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content_type"),
+    [
+        ("POST", "/login", "application/x-www-form-urlencoded"),  # before any login
+        ("DELETE", "/api/public/traces", "application/json"),
+        ("POST", "/api/public/skein/sessions/rename", "application/json"),
+        ("POST", "/api/public/ingestion", "application/json"),
+    ],
+)
+def test_every_route_that_reads_a_body_answers_408_when_it_stalls(
+    server: ServerProcess, method: str, path: str, content_type: str
+) -> None:
+    started = time.monotonic()
+    with stalled_post(server, b"x", path, content_type, method) as connection:
+        answer = read_until_closed(connection, seconds=10)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert time.monotonic() - started < BODY_TIMEOUT_SECONDS + 3
 
 
 def test_an_idle_keep_alive_connection_is_closed(server: ServerProcess) -> None:

@@ -29,10 +29,10 @@ from skein.errors import BadRequest
 from skein.ingest.guards import cap_patches
 from skein.ingest.langfuse import IngestionBatch, read_batch
 from skein.ingest.otlp import decompress_body
-from skein.ingest.receiver import read_body
 from skein.prices import pricing_for
 from skein.records import MappedBatch
 from skein.repair.rules import ruled_pricing
+from skein.request_body import read_body
 from skein.services import Services
 
 MULTI_STATUS = 207

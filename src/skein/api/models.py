@@ -22,8 +22,8 @@ from skein.api.ingestion import parse_json
 from skein.api.params import Params
 from skein.api.shapes import iso
 from skein.errors import BadRequest, NotFound
-from skein.ingest.receiver import read_body
 from skein.prices import ModelPrice, PriceError, price_from_body
+from skein.request_body import read_body
 from skein.services import Services
 
 MAX_LIMIT = 100

@@ -32,7 +32,6 @@ from skein.api.ingestion import parse_json
 from skein.api.params import Params, parse_timestamp
 from skein.errors import BadRequest, NotFound, SkeinError
 from skein.ingest.otlp import decompress_body
-from skein.ingest.receiver import read_body
 from skein.keys import parse_basic_auth
 from skein.prices import pricing_for
 from skein.repair.archive import ArchiveError, Selection, export_lines, import_lines
@@ -44,6 +43,7 @@ from skein.repair.edits import Edit, EditError, Merge, Move, Rename, Split, perf
 from skein.repair.langfuse_import import LangfuseImportError, import_langfuse
 from skein.repair.model import AlreadyUndone, audit_json, rule_json
 from skein.repair.rules import RuleError, parse_rules
+from skein.request_body import read_body
 from skein.services import Services
 from skein.store.base import Store
 
@@ -87,14 +87,14 @@ def actor_of(request: Request) -> str:
 
 
 async def json_body(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(f"the body is over {MAX_BODY_BYTES} bytes")
-    return parse_json(body)
+    return parse_json(await read_body(request, MAX_BODY_BYTES))
 
 
 async def json_object(request: Request) -> dict[str, Any]:
-    value = await json_body(request)
+    return _object(await json_body(request))
+
+
+def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest("the body must be a JSON object")
     return value
@@ -235,8 +235,9 @@ async def get_audit(request: Request) -> JSONResponse:
 async def undo_entry(request: Request) -> JSONResponse:
     project_id = await project_of(request)
     audit_id = request.path_params["audit_id"]
-    if (await request.body()).strip():
-        await json_object(request)  # no parameters yet; a body, if any, must be JSON
+    body = await read_body(request, MAX_BODY_BYTES)
+    if body.strip():
+        _object(parse_json(body))  # no parameters yet; a body, if any, must be a JSON object
     try:
         entry = await in_thread(undo, store_of(request), project_id, audit_id, actor_of(request))
     except EditError as error:

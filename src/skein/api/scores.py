@@ -32,8 +32,8 @@ from skein.api.ingestion import parse_json
 from skein.api.params import Params
 from skein.api.shapes import iso
 from skein.errors import BadRequest, NotFound
-from skein.ingest.receiver import read_body
 from skein.records import MappedBatch, Score
+from skein.request_body import read_body
 from skein.scores import DATA_TYPES, ScoreError, ScoreQuery, parse_score
 from skein.services import Services
 

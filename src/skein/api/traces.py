@@ -17,6 +17,7 @@ from skein.api.trace_text import trace_text
 from skein.errors import BadRequest, NotFound
 from skein.fold import TraceSummary
 from skein.records import Score
+from skein.request_body import read_body
 from skein.scores import ScoreQuery
 from skein.store.base import Store, TraceIO, TraceQuery
 from skein.store.rows import Row
@@ -39,6 +40,8 @@ TRACE_ORDER_FIELDS = {
     "observations": "observations",
 }
 MAX_DELETE_IDS = 1000
+# Room for MAX_DELETE_IDS ids of any sensible length in a bulk delete body.
+MAX_DELETE_BODY_BYTES = 1024 * 1024
 SCORE_PAGE_SIZE = 1000
 
 
@@ -158,7 +161,7 @@ async def delete_trace(request: Request) -> JSONResponse:
 
 async def delete_traces(request: Request) -> JSONResponse:
     project_id = await project_of(request)
-    trace_ids = delete_ids(await request.body())
+    trace_ids = delete_ids(await read_body(request, MAX_DELETE_BODY_BYTES))
     deleted = await in_thread(store_of(request).delete_traces, project_id, trace_ids)
     return JSONResponse({"message": "Traces deleted successfully", "deleted": deleted})
 

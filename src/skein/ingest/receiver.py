@@ -17,12 +17,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from skein.errors import BadRequest, PayloadTooLarge, RequestTimeout
+from skein.errors import BadRequest
 from skein.ingest.mapping import IngestContext
 from skein.ingest.otlp import encode_response, is_json
 from skein.ingest.pipeline import OtlpRequest, Pipeline, Sender
 from skein.keys import parse_basic_auth
 from skein.records import RejectedSpan
+from skein.request_body import read_body
 from skein.services import Services
 
 MAX_INGESTION_VERSION = 4
@@ -59,39 +60,6 @@ async def ingest_in_process(services: Services, otlp: OtlpRequest) -> tuple[Reje
     if batch.observations or batch.warnings:
         await asyncio.wrap_future(services.writer.submit(batch))
     return batch.rejected
-
-
-async def read_body(request: Request, limit: int, timeout_seconds: float | None = None) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` (chunked too), and
-    with 408 when it has not all arrived within `timeout_seconds` (default: the server's
-    `SKEIN_BODY_TIMEOUT_SECONDS`)."""
-    seconds = _body_timeout(request) if timeout_seconds is None else timeout_seconds
-    try:
-        async with asyncio.timeout(seconds):
-            return await _read_limited(request, limit)
-    except TimeoutError:
-        raise RequestTimeout(
-            f"the request body did not arrive within {seconds:g} seconds"
-        ) from None
-
-
-def _body_timeout(request: Request) -> float:
-    services: Services = request.app.state.services
-    return services.settings.body_timeout_seconds
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body of {declared} bytes is over the {limit}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def ingest_context(request: Request) -> IngestContext:

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from skein import __version__
 from skein.errors import BadRequest
 from skein.projects import default_project
+from skein.request_body import read_body
 from skein.services import Services
 from skein.store.base import Project, Store
 from skein.ui import auth, format, replay, values
@@ -343,9 +344,7 @@ def safe_next(target: str | None) -> str:
 
 async def read_form(request: Request) -> dict[str, str]:
     """An urlencoded form body (the only kind the pages send), first value of each field."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise BadRequest("form too large")
+    body = await read_body(request, MAX_FORM_BYTES)
     fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
 
