@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -1235,6 +1235,70 @@ def test_captured_requests_map_the_same_with_every_reader_run(request_: WireRequ
     for span in decoded.spans:
         skipping = map_span(span, context_of(request_), memo)
         assert skipping == map_span(span, context_of(request_), every_reader)
+
+
+class LookupRecorder(dict[str, Any]):
+    """Span attributes that remember every key a reader looks up in them."""
+
+    def __init__(self, attributes: Mapping[str, Any]) -> None:
+        super().__init__(attributes)
+        self.looked_up: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.looked_up.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.looked_up.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.looked_up.add(str(key))
+        return super().__contains__(key)
+
+
+class OpenedMemo(RequestMemo):
+    """A memo whose key shapes open exactly the readers named, whatever the keys."""
+
+    def __init__(self, readers: Collection[str]) -> None:
+        super().__init__()
+        self.readers = readers
+
+    def shape(self, attributes: Mapping[str, Any]) -> KeyShape:
+        opened = {reader: reader in self.readers for reader in READ_KEYS}
+        return replace(super().shape(attributes), **opened)
+
+
+def keys_looked_up(span: Span, readers: Collection[str]) -> set[str]:
+    attributes = LookupRecorder(span.attributes)
+    map_span(replace(span, attributes=attributes), NO_CONTEXT, OpenedMemo(readers))
+    return attributes.looked_up
+
+
+# Spans on which readers look for more keys: (span, the readers that must run for that).
+LOOKUP_SPANS = [
+    (make_span(), ()),
+    (make_span(resource=LEGACY_SDK), ()),
+    (make_span(name="ai.generateText.doGenerate", resource=VERCEL_AI), ()),
+    (make_span(resource=make_resource(scope_name="openinference.instrumentation.x")), ()),
+    (make_span(attributes={"langfuse.observation.type": "generation"}), ("type",)),
+]
+
+
+@pytest.mark.parametrize("reader", sorted(READ_KEYS))
+def test_every_key_a_reader_looks_up_is_one_that_opens_it(reader: str) -> None:
+    """A span holding only such a key would skip the reader: its value (a session id, say)
+    would be lost. So a new key a reader reads must join its `READ_KEYS` entry."""
+    exact, prefixes = READ_KEYS[reader]
+    for span, needed in LOOKUP_SPANS:
+        looked_up = keys_looked_up(span, {reader, *needed}) - keys_looked_up(span, needed)
+        undeclared = {key for key in looked_up if key not in exact and not key.startswith(prefixes)}
+        assert not undeclared, (span.name, span.resource.scope_name)
+
+
+def test_the_lookup_recorder_sees_what_readers_read() -> None:
+    assert "gen_ai.request.model" in keys_looked_up(make_span(), {"model"})
+    assert keys_looked_up(make_span(), {"model"}) > keys_looked_up(make_span(), ())
 
 
 def test_a_span_without_attributes_leaves_every_reader_out() -> None:
