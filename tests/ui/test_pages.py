@@ -9,7 +9,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from skein.records import Observation
+from skein.records import IngestWarning, MappedBatch, Observation
 from skein.store.base import Store
 from tests.ui.factories import (
     START_NS,
@@ -263,6 +263,15 @@ def test_diagnostics_say_what_is_missing(client: TestClient, store: Store) -> No
     assert "1 of 2 traces (50%) have no session id." in html
     assert "chatSessionIdentifier" in html
     assert 'href="/traces/' + "e" * 32 in html
+
+
+def test_a_warning_on_no_trace_names_its_observation_instead_of_a_link(
+    client: TestClient, store: Store
+) -> None:
+    warning = IngestWarning("", "obs-1", "attribute_truncated", "field 'output' was cut")
+    store.write([MappedBatch(project_of(store), (), (warning,))])
+    html = client.get("/diagnostics", params={"range": ""}).text
+    assert "observation obs-1" in html and 'href="/traces/"' not in html
 
 
 def test_static_files_are_served(client: TestClient) -> None:
