@@ -273,3 +273,13 @@ def test_a_long_batch_value_is_cut_and_named_in_a_warning_on_its_trace() -> None
 
     assert capped.values == {"trace_id": "t1", "tags": ["y" * 10 + truncation_marker(11)]}
     assert (warning.trace_id, warning.span_id, warning.code) == ("t1", "o1", "attribute_truncated")
+
+
+def test_ids_in_batch_event_patches_are_never_cut() -> None:
+    values = {"trace_id": "t" * 20, "parent_id": "p" * 20, "name": "n" * 20}
+    patch = EventPatch("observation", "o1", "e1", 1, False, values)
+
+    [capped], [warning] = cap_patches([patch], 10)
+
+    assert capped.values == {**values, "name": "n" * 10 + truncation_marker(20)}
+    assert "'name'" in warning.message

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from skein.prices import ModelPrice
-from skein.records import MappedBatch, Score
+from skein.records import MappedBatch, Score, TraceAttributes
 from skein.scores import ScoreQuery
 from skein.store import open_store
-from skein.store.base import ApiKey, Comment, Store
+from skein.store.base import ApiKey, Comment, Store, TraceQuery
 from skein.store.copy import copy_database
 from tests.store.factories import PROJECT_ID, START_NS, make_full_observation, make_warning
 from tests.store.query_factories import seed, trace_id_of
@@ -113,10 +114,20 @@ def test_text_holding_nul_is_copied_with_the_replacement_character(
     path = str(tmp_path / "nul.db")
     store = open_store(f"sqlite:///{path}")
     store.create_project("main", PROJECT_ID)
-    store.write([MappedBatch(PROJECT_ID, (make_full_observation(name="a\x00b"),))])
+    trace = TraceAttributes(session_id="s1", session_source="session.id", tags=("t\x00",))
+    held = make_full_observation(name="a\x00b", metadata={"scope": {"name": "sdk\x00"}})
+    store.write([MappedBatch(PROJECT_ID, (dataclasses.replace(held, trace=trace),))])
     store.close()
 
     copy_database(path, postgres_url)
 
-    [trace] = read(postgres_url)["observations"].values()
-    assert [observation.name for observation in trace] == ["a\ufffdb"]
+    copied = open_store(postgres_url)
+    try:
+        [observation] = copied.list_observations(PROJECT_ID, held.trace_id)
+        [coverage] = copied.session_coverage(PROJECT_ID, by="sdk")  # reads metadata as jsonb
+        tagged = copied.query_traces(PROJECT_ID, TraceQuery(tags=("t\x00",))).items
+    finally:
+        copied.close()
+    assert observation.name == "a\ufffdb"
+    assert observation.metadata == {"scope": {"name": "sdk\ufffd"}}
+    assert coverage.key == "sdk\ufffd" and [t.trace_id for t in tagged] == [held.trace_id]

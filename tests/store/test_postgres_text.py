@@ -7,10 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from skein.ingest.langfuse import read_batch
 from skein.records import MappedBatch, Observation, Score
 from skein.repair.model import Assignment, AuditEntry
 from skein.scores import ScoreQuery
-from skein.store.base import Comment
+from skein.store.base import Comment, TraceQuery
 from skein.store.postgres import PostgresStore
 from skein.store.postgres_text import NulFreeBinaryTextDumper, NulFreeTextDumper, nul_free
 from tests.store.factories import (
@@ -44,7 +45,7 @@ def with_nuls() -> Observation:
 
 
 def as_stored(observation: Observation) -> Observation:
-    """What PostgreSQL gives back: NULs replaced in text columns, kept in JSON ones."""
+    """What PostgreSQL gives back: every NUL replaced, in metadata too."""
     trace = observation.trace
     stored_trace = dataclasses.replace(
         trace, session_id=replaced(trace.session_id or ""), user_id=replaced(trace.user_id or "")
@@ -56,6 +57,7 @@ def as_stored(observation: Observation) -> Observation:
         output=replaced(observation.output or ""),
         status_message=replaced(observation.status_message or ""),
         model=replaced(observation.model or ""),
+        metadata={"key\ufffd": "value\ufffd"},
         trace=stored_trace,
     )
 
@@ -127,3 +129,61 @@ def test_a_session_assigned_an_id_holding_nul_is_found_by_it(store: PostgresStor
 
     session = store.get_session(PROJECT_ID, "moved\x00")
     assert session is not None and (session.session_id, session.trace_count) == ("moved\ufffd", 1)
+
+
+def batch_events(*events: dict[str, object]) -> MappedBatch:
+    """Langfuse batch events as the ingestion endpoint hands them to the store."""
+    read = read_batch({"batch": list(events)}, received_ns=START_NS)
+    return MappedBatch(PROJECT_ID, (), read.warnings, patches=read.patches, scores=read.scores)
+
+
+def event(event_id: str, kind: str, **body: object) -> dict[str, object]:
+    return {"id": event_id, "type": kind, "timestamp": "2024-05-01T12:00:00Z", "body": body}
+
+
+def test_batch_events_with_nul_in_their_ids_and_tags_build_their_trace_and_session(
+    store: PostgresStore,
+) -> None:
+    store.write([batch_events(
+        event("e1", "trace-create", id="t\x001", sessionId="s\x00", tags=["x\x00"]),
+        event("e2", "span-create", id="o\x001", traceId="t\x001", name="step"),
+    )])  # fmt: skip
+
+    trace = store.get_trace(PROJECT_ID, "t\x001")
+    session = store.get_session(PROJECT_ID, "s\x00")
+    assert trace is not None and (trace.session_id, trace.tags) == ("s\ufffd", ("x\ufffd",))
+    assert session is not None and session.observation_count == 1
+    assert [o.id for o in store.list_observations(PROJECT_ID, "t\x001")] == ["o\ufffd1"]
+    tagged = store.query_traces(PROJECT_ID, TraceQuery(tags=("x\x00",))).items
+    assert [t.trace_id for t in tagged] == ["t\ufffd1"]
+
+
+def test_a_rename_into_an_id_holding_nul_takes_the_session_and_its_scores(
+    store: PostgresStore,
+) -> None:
+    observation = make_observation(trace={"session_id": "old", "session_source": "session.id"})
+    score = Score("sc1", "q", "NUMERIC", 1.0, None, START_NS, session_id="old")
+    store.write([make_batch(observation), MappedBatch(PROJECT_ID, (), scores=(score,))])
+    rename = {"sessionId": "old", "newSessionId": "new\x00"}
+    entry = AuditEntry("audit-1", START_NS, "admin", "rename", rename, ("old", "new\x00"))
+
+    store.apply_assignments(PROJECT_ID, entry, {TRACE_ID: Assignment("new\x00", "edit:rename")})
+
+    renamed = store.get_session(PROJECT_ID, "new\x00")
+    assert renamed is not None and renamed.trace_count == 1 and "q" in renamed.scores
+    assert store.get_session(PROJECT_ID, "old") is None
+
+
+def test_metadata_holding_nul_leaves_the_queries_that_read_it_as_jsonb_working(
+    store: PostgresStore,
+) -> None:
+    observation = make_observation(
+        metadata={"scope": {"name": "sdk\x00"}, "k\x00": "v"},
+        trace={"session_id": "s1", "session_source": "session.id", "tags": ("t\x00",)},
+    )
+    store.write([make_batch(observation)])
+
+    [coverage] = store.session_coverage(PROJECT_ID, by="sdk")
+    assert coverage.key == "sdk\ufffd"
+    assert store.list_observations(PROJECT_ID, TRACE_ID)[0].metadata["k\ufffd"] == "v"
+    assert len(store.query_traces(PROJECT_ID, TraceQuery(tags=("t\x00",))).items) == 1

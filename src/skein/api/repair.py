@@ -91,10 +91,10 @@ async def json_body(request: Request) -> Any:
 
 
 async def json_object(request: Request) -> dict[str, Any]:
-    return _object(await json_body(request))
+    return as_json_object(await json_body(request))
 
 
-def _object(value: Any) -> dict[str, Any]:
+def as_json_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest("the body must be a JSON object")
     return value
@@ -237,7 +237,7 @@ async def undo_entry(request: Request) -> JSONResponse:
     audit_id = request.path_params["audit_id"]
     body = await read_body(request, MAX_BODY_BYTES)
     if body.strip():
-        _object(parse_json(body))  # no parameters yet; a body, if any, must be a JSON object
+        as_json_object(parse_json(body))  # no parameters yet; a body, if any, must be a JSON object
     try:
         entry = await in_thread(undo, store_of(request), project_id, audit_id, actor_of(request))
     except EditError as error:

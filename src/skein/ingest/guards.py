@@ -19,8 +19,8 @@ from itertools import chain
 from operator import length_hint
 from typing import Any
 
-from skein.ingest.langfuse import TRACE_KIND
 from skein.ingest.mapping import request_indexes
+from skein.patches import TRACE
 from skein.records import (
     Attributes,
     AttributeValue,
@@ -34,6 +34,8 @@ from skein.records import (
 )
 
 SCOPE_PUBLIC_KEY = "public_key"
+# Values of batch events that are never cut: cutting an id would file the value elsewhere.
+PATCH_ID_FIELDS = frozenset({"trace_id", "parent_id", "session_id", "user_id"})
 TRUNCATED_CODE = "attribute_truncated"
 # Value types `_Capper.value` returns unchanged whatever their size; with str and bytes, those it
 # judges by their length alone.
@@ -200,10 +202,13 @@ def cap_patches(
 
 def _capped_patch(capper: _Capper, patch: EventPatch) -> EventPatch:
     cut: list[str] = []
-    values = capper.attributes(patch.values, cut)
+    ids = {key: value for key, value in patch.values.items() if key in PATCH_ID_FIELDS}
+    others = {key: value for key, value in patch.values.items() if key not in ids}
+    capped = capper.attributes(others, cut)
     if not cut:
         return patch
-    if patch.kind == TRACE_KIND:
+    values = {key: ids[key] if key in ids else capped[key] for key in patch.values}
+    if patch.kind == TRACE:
         trace_id, span_id = patch.target_id, None
     else:
         trace_id, span_id = str(patch.values.get("trace_id") or ""), patch.target_id

@@ -27,7 +27,8 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from skein.store.postgres import PostgresStore
-from skein.store.postgres_text import store_nul_free_text
+from skein.store.postgres_text import nul_free, store_nul_free_text
+from skein.store.rows import json_text
 from skein.store.sqlite import SQLiteStore
 from skein.store.sqlite_text import unpack
 
@@ -41,6 +42,8 @@ CHUNK_ROWS = 2000
 # Copied first: api_keys refers to it.
 FIRST_TABLES = ("projects",)
 SKIPPED_TABLES = frozenset({"schema_migrations", "skein_copy_progress"})
+# How JSON text writes a NUL character.
+ESCAPED_NUL = "\\u0000"
 CREATE_PROGRESS = (
     "CREATE TABLE IF NOT EXISTS skein_copy_progress (source TEXT NOT NULL,"
     " table_name TEXT NOT NULL, last_key TEXT, done BOOLEAN NOT NULL DEFAULT FALSE,"
@@ -166,7 +169,21 @@ def _converted(plan: TablePlan, row: tuple[Any, ...]) -> tuple[Any, ...]:
     for position in plan.texts:
         if isinstance(values[position], bytes):
             values[position] = unpack(values[position])
+        values[position] = _without_escaped_nul(values[position])
     return tuple(values)
+
+
+def _without_escaped_nul(text: Any) -> Any:
+    """JSON text holding an escaped NUL (`\\u0000`, which PostgreSQL's `jsonb` refuses, and
+    queries cast metadata and tags to it) written again with U+FFFD in its place; the NUL
+    characters of other text are replaced by the connection's dumpers."""
+    if not isinstance(text, str) or ESCAPED_NUL not in text:
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text  # not JSON: the escape is plain text
+    return json_text(nul_free(value)) if isinstance(value, dict | list) else text
 
 
 def _insert_statement(plan: TablePlan) -> sql.Composed:

@@ -401,13 +401,15 @@ class PostgresStore(SharedStore):
     def apply_assignments(
         self, project_id: str, entry: AuditEntry, changes: Mapping[str, Assignment | None]
     ) -> AuditEntry:
+        stored_entry, stored = nul_free(entry), nul_free(changes)  # as the refold reads them
         return self._transaction(
-            lambda c: postgres_repair_apply.apply_changes(c, project_id, entry, changes)
+            lambda c: postgres_repair_apply.apply_changes(c, project_id, stored_entry, stored)
         )
 
     def import_assignments(self, project_id: str, assignments: Mapping[str, Assignment]) -> int:
+        stored = nul_free(assignments)  # as the refold reads them
         return self._transaction(
-            lambda c: postgres_repair_apply.import_changes(c, project_id, assignments)
+            lambda c: postgres_repair_apply.import_changes(c, project_id, stored)
         )
 
     def undo_audit(self, project_id: str, audit_id: str, entry: AuditEntry) -> AuditEntry | None:
@@ -426,8 +428,9 @@ class PostgresStore(SharedStore):
             return postgres_repair.list_audit(c, project_id, session_id, limit)
 
     def import_audit(self, project_id: str, entries: Sequence[AuditEntry]) -> int:
+        stored = nul_free(list(entries))
         return self._transaction(
-            lambda c: sum(postgres_repair.record_audit(c, project_id, e) for e in entries)
+            lambda c: sum(postgres_repair.record_audit(c, project_id, e) for e in stored)
         )
 
     def get_session_rules(self, project_id: str) -> list[dict[str, Any]]:
