@@ -202,12 +202,11 @@ def cap_patches(
 
 def _capped_patch(capper: _Capper, patch: EventPatch) -> EventPatch:
     cut: list[str] = []
-    ids = {key: value for key, value in patch.values.items() if key in PATCH_ID_FIELDS}
-    others = {key: value for key, value in patch.values.items() if key not in ids}
+    others = {key: value for key, value in patch.values.items() if key not in PATCH_ID_FIELDS}
     capped = capper.attributes(others, cut)
     if not cut:
         return patch
-    values = {key: ids[key] if key in ids else capped[key] for key in patch.values}
+    values = {**patch.values, **capped}  # the ids as they were, in their places
     if patch.kind == TRACE:
         trace_id, span_id = patch.target_id, None
     else:

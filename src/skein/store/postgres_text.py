@@ -89,11 +89,7 @@ _HOLD_NO_TEXT = frozenset({int, float, bool, type(None)})
 def _replaced_mapping(mapping: Mapping[Any, Any]) -> object:
     if not _may_hold_nul(mapping):
         return mapping
-    replaced = {_replaced(key): _replaced(item) for key, item in mapping.items()}
-    unchanged = all(
-        key in mapping and mapping[key] is item for key, item in replaced.items()
-    ) and len(replaced) == len(mapping)
-    return mapping if unchanged else replaced
+    return {_replaced(key): _replaced(item) for key, item in mapping.items()}
 
 
 def _may_hold_nul(mapping: Mapping[Any, Any]) -> bool:

@@ -59,7 +59,7 @@ class Checkpointer:
     """A daemon thread checkpointing one database's WAL; `notify` after each commit.
 
     `writers_lock`, if given, is held by every writer of the database while it commits
-    (across processes); the checkpointer takes it for its second, catching-up pass.
+    (across processes); the checkpointer takes it for its last, catching-up pass.
     """
 
     def __init__(
